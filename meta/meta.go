@@ -1,0 +1,240 @@
+package meta
+
+import (
+	"context"
+	"time"
+)
+
+// Object kinds carried by the change feed.
+type Kind uint8
+
+const (
+	KindVhost Kind = iota + 1
+	KindUser
+	KindPermission
+	KindExchange
+	KindQueue
+	KindBinding
+	KindPolicy
+)
+
+// Vhost is an AMQP virtual host: a store namespace.
+type Vhost struct {
+	Name        string
+	Description string
+	Tags        []string
+}
+
+// User is an account. PasswordHash is RabbitMQ's encoding: base64 of a 4-byte
+// salt followed by SHA-256(salt ‖ password) for HashingAlgorithm
+// "rabbit_password_hashing_sha256", so hashes exported from RabbitMQ work
+// unchanged.
+type User struct {
+	Name             string
+	PasswordHash     string
+	HashingAlgorithm string
+	Tags             []string // administrator, management, monitoring, …
+}
+
+// Permission gives User regular expressions over resource names in Vhost.
+type Permission struct {
+	User      string
+	Vhost     string
+	Configure string
+	Write     string
+	Read      string
+}
+
+// Exchange is an AMQP exchange. ID is its store topic id, assigned by meta
+// and never reused.
+type Exchange struct {
+	ID         uint64
+	Vhost      string
+	Name       string
+	Type       string // direct, fanout, topic, headers
+	Durable    bool
+	AutoDelete bool
+	Internal   bool
+	Arguments  map[string]any
+}
+
+// Queue is an AMQP queue. ID is both its store group id and the topic id of
+// its default-exchange topic; assigned by meta and never reused.
+type Queue struct {
+	ID         uint64
+	Vhost      string
+	Name       string
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Arguments  map[string]any
+	// Owner names the connection that owns an exclusive queue ("" for
+	// others). Exclusive and transient queues live in memory only.
+	Owner string
+}
+
+// Destination types of a binding.
+const (
+	DestQueue    = "queue"
+	DestExchange = "exchange"
+)
+
+// Binding routes from exchange Source to Destination. From is the revision
+// at which it was created: it applies to messages routed at or after From.
+type Binding struct {
+	Vhost           string
+	Source          string
+	Destination     string
+	DestinationType string // DestQueue or DestExchange
+	RoutingKey      string
+	Arguments       map[string]any
+	From            uint64
+}
+
+// Policy applies a definition to the queues and/or exchanges whose names
+// match Pattern.
+type Policy struct {
+	Vhost      string
+	Name       string
+	Pattern    string
+	ApplyTo    string // queues, exchanges, all
+	Definition map[string]any
+	Priority   int
+}
+
+// Change is one numbered entry of the change feed. Exactly one of the
+// pointers is set, matching Kind. Deleted reports a removal; the pointer then
+// carries the removed object as it was.
+type Change struct {
+	Revision   uint64
+	Kind       Kind
+	Deleted    bool
+	Vhost      *Vhost
+	User       *User
+	Permission *Permission
+	Exchange   *Exchange
+	Queue      *Queue
+	Binding    *Binding
+	Policy     *Policy
+}
+
+// Snapshot is the whole metadata at Revision.
+type Snapshot struct {
+	Revision    uint64
+	Vhosts      []Vhost
+	Users       []User
+	Permissions []Permission
+	Exchanges   []Exchange
+	Queues      []Queue
+	Bindings    []Binding
+	Policies    []Policy
+}
+
+// DeclareResult tells a declare's outcome.
+type DeclareResult struct {
+	Revision uint64 // the revision the caller must have seen before replying
+	Created  bool
+}
+
+// Service is MQ-Meta as proxies and the admin API see it. Every write returns
+// the revision that carries it; a proxy answers the client only once its own
+// snapshot has reached that revision (read-your-writes). Errors are *Error
+// values carrying the AMQP reply code and HTTP status.
+type Service interface {
+	Revision() uint64
+	// Snapshot returns the whole state; Changes returns the changes after
+	// since, in order, waiting until there is at least one or ctx ends. A
+	// caller too far behind gets ErrCompacted and takes a Snapshot.
+	Snapshot(ctx context.Context) (*Snapshot, error)
+	Changes(ctx context.Context, since uint64) ([]Change, error)
+
+	Authenticate(ctx context.Context, user, password string) (*User, error)
+
+	PutVhost(ctx context.Context, v Vhost) (uint64, error)
+	DeleteVhost(ctx context.Context, name string) (uint64, error)
+	PutUser(ctx context.Context, u User) (uint64, error)
+	DeleteUser(ctx context.Context, name string) (uint64, error)
+	PutPermission(ctx context.Context, p Permission) (uint64, error)
+	DeletePermission(ctx context.Context, user, vhost string) (uint64, error)
+	PutPolicy(ctx context.Context, p Policy) (uint64, error)
+	DeletePolicy(ctx context.Context, vhost, name string) (uint64, error)
+
+	// DeclareExchange creates x or checks that an existing one is
+	// equivalent (406 otherwise). With passive it only checks existence
+	// (404).
+	DeclareExchange(ctx context.Context, x Exchange, passive bool) (Exchange, DeclareResult, error)
+	DeleteExchange(ctx context.Context, vhost, name string, ifUnused bool) (uint64, error)
+	// DeclareQueue is DeclareExchange for queues; an exclusive queue owned
+	// by another connection gives 405.
+	DeclareQueue(ctx context.Context, q Queue, passive bool) (Queue, DeclareResult, error)
+	DeleteQueue(ctx context.Context, vhost, name string) (uint64, error)
+	// DeleteOwnedQueues removes the exclusive queues of a closed connection.
+	DeleteOwnedQueues(ctx context.Context, owner string) (uint64, error)
+	Bind(ctx context.Context, b Binding) (uint64, error)
+	Unbind(ctx context.Context, b Binding) (uint64, error)
+}
+
+// Sessions is what meta needs from the proxies that hold live AMQP sessions:
+// the admin API lists them and reads queue depths through it. Package proxy
+// implements it; meta never imports proxy.
+type Sessions interface {
+	Connections() []ConnectionInfo
+	Channels() []ChannelInfo
+	Consumers() []ConsumerInfo
+	QueueStats(vhost, queue string) (QueueStats, bool)
+	// CloseConnection closes a live connection with 320 CONNECTION_FORCED.
+	CloseConnection(name, reason string) bool
+}
+
+// QueueStats are a queue's live counts.
+type QueueStats struct {
+	Ready     uint64
+	Unacked   uint64
+	Consumers int
+}
+
+// ConnectionInfo describes a live connection for /api/connections.
+type ConnectionInfo struct {
+	Name             string // "peer:port -> local:port" as RabbitMQ names them
+	User             string
+	Vhost            string
+	PeerHost         string
+	PeerPort         int
+	Host             string
+	Port             int
+	Channels         int
+	FrameMax         uint32
+	ChannelMax       uint16
+	Heartbeat        uint16
+	ClientProperties map[string]any
+	ConnectedAt      time.Time
+	Protocol         string
+	AuthMechanism    string
+	State            string
+}
+
+// ChannelInfo describes a live channel for /api/channels.
+type ChannelInfo struct {
+	Connection    string
+	Number        uint16
+	User          string
+	Vhost         string
+	PrefetchCount uint16
+	Unacked       int
+	Consumers     int
+	Confirm       bool
+	Transactional bool
+}
+
+// ConsumerInfo describes a live consumer for /api/consumers.
+type ConsumerInfo struct {
+	Connection    string
+	Channel       uint16
+	Vhost         string
+	Queue         string
+	Tag           string
+	AckRequired   bool
+	Exclusive     bool
+	PrefetchCount uint16
+	Arguments     map[string]any
+}
