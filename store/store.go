@@ -74,17 +74,30 @@ type Filter interface {
 // while the binding is live. A group takes a record iff any of its bindings
 // takes it, so a record reached by several paths is delivered once.
 type Binding struct {
+	// Key identifies the binding among the group's bindings (the proxy
+	// derives it from source, routing key and arguments).
+	Key    string
 	Topic  TopicID
 	Filter Filter
-	From   uint64
-	Until  uint64
+	// Spec is the filter's serialized description, persisted with the
+	// group so that an ended binding can be rebuilt with
+	// Options.CompileFilter after a restart.
+	Spec  []byte
+	From  uint64
+	Until uint64
 }
 
 // GroupConfig is what a group is built from. EnsureGroup may be called again
-// with a new config (a binding added or ended) without losing state.
+// with a new config without losing state.
 type GroupConfig struct {
-	Durable  bool // state and persistent messages survive a restart
+	Durable bool // state and persistent messages survive a restart
+	// Bindings is the complete live set as of Revision. A binding the
+	// group had before and that is missing here ends at Revision: the
+	// group keeps it (persisted) while records routed under it may remain
+	// unread, so unbinding never loses messages already routed, as in
+	// RabbitMQ.
 	Bindings []Binding
+	Revision uint64
 }
 
 // Delivery is one popped message. Message's slices stay valid until the
