@@ -2,3 +2,5 @@
 // headers and every method of 0-9-1 plus RabbitMQ's extensions. The API
 // contract is docs/amqpwire-api.md.
 package amqpwire
+
+//go:generate go run gen.go
