@@ -1,5 +1,82 @@
 // Package mapping holds the pure functions that map AMQP onto the store:
-// names to namespaced topics and groups, bindings to compiled filters that
-// reproduce RabbitMQ's direct, fanout, topic and headers matching exactly,
-// and publish-time routing.
+// bindings to compiled filters that reproduce RabbitMQ's direct, fanout,
+// topic and headers matching exactly, the serialized filter spec the store
+// persists, binding identities, and queue naming.
+//
+// # Topic matching
+//
+// RabbitMQ 3.10 splits routing and binding keys at every '.': the empty key
+// has no words, "a." is the words "a" and "", and ".." is three empty words.
+// A binding word "*" matches exactly one word (possibly empty), "#" matches
+// zero or more words (so "a.#" matches "a", "#" matches the empty key), and
+// every other word is compared byte for byte, glob metacharacters such as
+// '?', '[', '{' and '\' included. A word that merely contains '*' or '#'
+// ("a*", "#a") is literal.
+//
+// CompileTopic turns a binding key into words once; Topic.Match then walks
+// the routing key in place (no split, no allocation) with one backtrack
+// point at the last "#". It is checked against testdata/topic_golden.tsv,
+// recorded from RabbitMQ 3.10.8 by mapping/internal/goldengen, and fuzzed
+// against a slow recursive reference (FuzzTopicMatch).
+//
+// # Why not github.com/gobwas/glob
+//
+// The house rule is gobwas/glob only where it reproduces RabbitMQ exactly.
+// It does not, so Warren does not use it:
+//
+//   - glob matches strings, not word lists. The empty routing key is zero
+//     words to RabbitMQ, but to a glob with separator '.' it is one empty
+//     segment, so "*" would match "" (RabbitMQ: no). Every pattern with a
+//     "*" needs that special case.
+//   - "#" is zero or more words and so eats a separator only when it eats a
+//     word: "a.#" matches "a", "#.a" matches "a", "a.#.b" matches "a.b".
+//     glob's "**" cannot drop the adjacent '.'; each "#" needs an
+//     alternation ({a,a.**}), which grows with every "#" in the key.
+//   - Literal words must be quoted for glob ('?', '[', '{', '\', '*'),
+//     adding a failure mode (an escaping bug) the word matcher cannot have.
+//
+// The word matcher is a few dozen lines, exact by construction and
+// allocation free; gobwas/glob is therefore not in go.mod.
+//
+// # Headers matching
+//
+// A headers filter compiles the binding arguments once and reads the
+// message's headers table from the raw AMQP property block, without
+// decoding it into a map. It follows rabbit_exchange_type_headers of 3.10:
+//
+//   - x-match is "all" (also when missing), "any", "all-with-x" or
+//     "any-with-x"; any other value, or a non-longstr type, is refused with
+//     the text RabbitMQ sends in its 406 (ErrInvalidBinding).
+//   - The "x-match" argument is never matched; other arguments starting
+//     with "x-" are ignored unless x-match ends in "-with-x".
+//   - An argument of type void (V) matches the presence of the header,
+//     whatever its value.
+//   - Values compare as Erlang's == on RabbitMQ's decoded terms: all integer
+//     types (b B s u I i l T) and floats (f d) compare as numbers (I:1
+//     equals l:1, T:1 and d:1.0), longstr (S) equals byte array (x) with
+//     the same bytes, booleans and decimals equal only their own type, and
+//     nested tables and arrays compare element by element with their types
+//     (F:{k=I:1} differs from F:{k=l:1}); an empty table equals an empty
+//     array.
+//   - "all" with no arguments left matches every message; "any" with none
+//     matches nothing.
+//
+// The rules are checked against testdata/headers_golden.tsv, recorded from
+// RabbitMQ 3.10.8 the same way as the topic table.
+//
+// # Filter spec
+//
+// A filter's serialized form (store.Binding.Spec, rebuilt by CompileFilter
+// when the store recovers) is:
+//
+//	+---------+------+-------------+-------------+---------------------+
+//	| version | kind | key length  | binding key | arguments           |
+//	| 1 byte  | 1 B  | 1 byte      | 0–255 bytes | rest: field table   |
+//	| = 1     |      |             |             | (headers only)      |
+//	+---------+------+-------------+-------------+---------------------+
+//
+// kind is 'd' direct, 'f' fanout, 't' topic or 'h' headers. The arguments
+// are the binding's field table (4-byte length prefix, entries as on the
+// wire) and are present only for headers; an empty table is written as a
+// zero length.
 package mapping
