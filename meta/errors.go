@@ -12,6 +12,7 @@ const (
 	CodeNotFound           = 404
 	CodeResourceLocked     = 405
 	CodePreconditionFailed = 406
+	CodeCommandInvalid     = 503
 	CodeNotAllowed         = 530
 	CodeNotImplemented     = 540
 	CodeInternalError      = 541
@@ -40,6 +41,7 @@ var httpStatus = map[int]int{
 	CodeNotFound:           http.StatusNotFound,
 	CodeResourceLocked:     http.StatusBadRequest,
 	CodePreconditionFailed: http.StatusBadRequest,
+	CodeCommandInvalid:     http.StatusBadRequest,
 	CodeNotAllowed:         http.StatusMethodNotAllowed,
 	CodeNotImplemented:     http.StatusNotImplemented,
 	CodeInternalError:      http.StatusInternalServerError,
