@@ -1,0 +1,289 @@
+package store
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// backend is what the namespace engine needs from storage: the memory store
+// keeps records in memory and persists nothing; the file store writes the
+// segmented commit log, index files and the group-state log.
+type backend interface {
+	// append encodes msg at the end of the log.
+	append(msg *Message) (Position, int, error)
+	// read returns the record at pos (size bytes), reusing dst.
+	read(pos Position, size uint32, dst []byte) ([]byte, error)
+	tail() Position
+	whenDurable(pos Position, done func(error))
+	openIndex(topic TopicID) (*topicIndex, error)
+	dropIndex(x *topicIndex) error
+	// trim tells the backend that no group needs records below floor.
+	trim(floor Position, topics map[TopicID]*topicIndex)
+	// The state hooks persist durable group state (no-ops in memory).
+	saveGroup(g *group) error
+	saveAcks(g *group, ps []Position) error
+	saveCheckpoint(g *group) error
+	saveMark(g *group) error
+	saveDropGroup(id GroupID) error
+	saveDropTopic(id TopicID, end Position) error
+	close() error
+}
+
+// namespace is the engine shared by both stores: topics, groups, leases and
+// counters over a backend. One mutex guards it all; lock order is
+// namespace.mu, then the backend's own locks.
+type namespace struct {
+	name string
+	be   backend
+	now  func() time.Time
+	seed uint64
+
+	mu struct {
+		sync.Mutex
+		closed  bool
+		topics  map[TopicID]*topicIndex
+		dropped map[TopicID]Position
+		bound   map[TopicID][]*group
+		groups  map[GroupID]*group
+		owners  map[OwnerID]*owner
+		revs    revSteps
+		boot    Position // records below it and not persistent are gone
+		serial  uint64   // binding serials, for memo tags
+		timer   *time.Timer
+		timerAt time.Time
+		scratch []byte
+		appends uint64
+		onDrop  func() // store-level bookkeeping, set by the store
+	}
+}
+
+func newNamespace(name string, be backend, now func() time.Time, seed uint64) *namespace {
+	n := &namespace{name: name, be: be, now: now, seed: seed}
+	n.mu.topics = map[TopicID]*topicIndex{}
+	n.mu.dropped = map[TopicID]Position{}
+	n.mu.bound = map[TopicID][]*group{}
+	n.mu.groups = map[GroupID]*group{}
+	n.mu.owners = map[OwnerID]*owner{}
+	return n
+}
+
+func (n *namespace) checkLocked() error {
+	if n.mu.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (n *namespace) groupLocked(id GroupID) (*group, error) {
+	if err := n.checkLocked(); err != nil {
+		return nil, err
+	}
+	g := n.mu.groups[id]
+	if g == nil {
+		return nil, fmt.Errorf("%w: %d", ErrNoGroup, id)
+	}
+	return g, nil
+}
+
+func (n *namespace) indexLocked(t TopicID) (*topicIndex, error) {
+	if x := n.mu.topics[t]; x != nil {
+		return x, nil
+	}
+	x, err := n.be.openIndex(t)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.topics[t] = x
+	return x, nil
+}
+
+// Append implements Namespace.
+func (n *namespace) Append(msg *Message) (Position, error) {
+	if msg.Timestamp == 0 {
+		msg.Timestamp = n.now().UnixMilli()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkLocked(); err != nil {
+		return 0, err
+	}
+	if _, ok := n.mu.dropped[msg.Topic]; ok {
+		return 0, fmt.Errorf("%w: topic %d was dropped", ErrNoTopic, msg.Topic)
+	}
+	x, err := n.indexLocked(msg.Topic)
+	if err != nil {
+		return 0, err
+	}
+	pos, size, err := n.be.append(msg)
+	if err != nil {
+		return 0, err
+	}
+	e := entryOf(msg, pos, size, keyHash(n.seed, msg.RoutingKey))
+	x.add(e)
+	n.mu.revs.note(msg.Revision, pos)
+	if n.mu.appends++; n.mu.appends%retainEvery == 0 {
+		if err := n.retainLocked(); err != nil {
+			return pos, err
+		}
+	}
+	for _, g := range n.mu.bound[msg.Topic] {
+		ok, err := n.takesLocked(g, g.bindings, &e, msg)
+		if err != nil {
+			return pos, err
+		}
+		if ok {
+			g.stats.Ready++
+			g.stats.ReadyBytes += uint64(e.bodyLen)
+			g.signal()
+		}
+	}
+	return pos, nil
+}
+
+// WhenDurable implements Namespace.
+func (n *namespace) WhenDurable(pos Position, done func(error)) {
+	n.be.whenDurable(pos, done)
+}
+
+// takesLocked reports whether a group with bindings bs takes the record of
+// e; msg is the record when at hand (Append), else nil and read on demand.
+func (n *namespace) takesLocked(g *group, bs []*binding, e *entry, msg *Message) (bool, error) {
+	if e.flags&FlagPersistent == 0 && e.pos < n.mu.boot {
+		return false, nil
+	}
+	var loaded Message
+	for _, b := range bs {
+		if b.Topic != e.topic || e.revision < b.From || (b.Until != 0 && e.revision >= b.Until) {
+			continue
+		}
+		if b.Filter == nil {
+			return true, nil
+		}
+		needProps := b.Filter.NeedsProperties()
+		tag := memoTag(e.keyHash, b.serial)
+		if !needProps {
+			if v, ok := g.memo.get(tag); ok {
+				if v {
+					return true, nil
+				}
+				continue
+			}
+		}
+		if msg == nil {
+			if err := n.loadLocked(e, &loaded); err != nil {
+				return false, err
+			}
+			msg = &loaded
+		}
+		var v bool
+		if needProps {
+			v = b.Filter.Match(msg.RoutingKey, msg.Properties)
+		} else {
+			v = b.Filter.Match(msg.RoutingKey, nil)
+			g.memo.put(tag, v)
+		}
+		if v {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// loadLocked reads the record of e into the namespace's scratch buffer.
+func (n *namespace) loadLocked(e *entry, msg *Message) error {
+	b, err := n.be.read(e.pos, e.size, n.mu.scratch)
+	if err != nil {
+		return err
+	}
+	n.mu.scratch = b[:0]
+	return decodeRecord(b, msg)
+}
+
+// DropTopic implements Namespace.
+func (n *namespace) DropTopic(id TopicID) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkLocked(); err != nil {
+		return err
+	}
+	if _, ok := n.mu.dropped[id]; ok {
+		return nil
+	}
+	end := n.be.tail()
+	if err := n.be.saveDropTopic(id, end); err != nil {
+		return err
+	}
+	n.mu.dropped[id] = end
+	groups := n.mu.bound[id]
+	delete(n.mu.bound, id)
+	if x := n.mu.topics[id]; x != nil {
+		delete(n.mu.topics, id)
+		if err := n.be.dropIndex(x); err != nil {
+			return err
+		}
+	}
+	for _, g := range groups {
+		if err := n.forgetTopicLocked(g, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close marks the namespace closed and stops its timer; the store closes
+// the backend.
+func (n *namespace) closeLocked() {
+	n.mu.closed = true
+	if n.mu.timer != nil {
+		n.mu.timer.Stop()
+	}
+}
+
+// revSteps remembers where the highest revision seen so far first reached
+// each value, so a new binding valid from revision R starts reading at the
+// first record that can carry a revision of at least R. It is bounded: when
+// full, every other step is forgotten, which only makes lookups start a
+// little earlier.
+type revSteps struct {
+	max   uint64
+	steps []revStep
+}
+
+type revStep struct {
+	rev uint64
+	pos Position
+}
+
+const maxRevSteps = 4096
+
+func (r *revSteps) note(rev uint64, pos Position) {
+	if rev <= r.max && len(r.steps) > 0 {
+		return
+	}
+	r.max = rev
+	if len(r.steps) >= maxRevSteps {
+		kept := r.steps[:0]
+		for i := 1; i < len(r.steps); i += 2 {
+			kept = append(kept, r.steps[i])
+		}
+		r.steps = kept
+	}
+	r.steps = append(r.steps, revStep{rev, pos})
+}
+
+// start returns a position before which no record carries a revision of at
+// least rev; floor is the answer when nothing is known.
+func (r *revSteps) start(rev uint64, floor, tail Position) Position {
+	if len(r.steps) == 0 || rev > r.max {
+		return tail
+	}
+	p := floor
+	for i := len(r.steps) - 1; i >= 0; i-- {
+		if r.steps[i].rev < rev {
+			p = r.steps[i].pos + 1
+			break
+		}
+	}
+	return max(p, floor)
+}

@@ -1,0 +1,455 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// binding is a Binding with the serial that keys its memo verdicts.
+type binding struct {
+	Binding
+	serial uint64
+}
+
+// topicCursor is a group's read position in one topic's index.
+type topicCursor struct {
+	x     *topicIndex
+	ord   int64   // ordinal of the next entry to consider
+	buf   []entry // entries from bufOrd on
+	bufAt int64
+}
+
+// inflight is a popped (or requeued) message the group still owes.
+type inflight struct {
+	pos      Position
+	size     uint32
+	bodyLen  uint32
+	topic    TopicID
+	owner    OwnerID
+	gen      uint16 // deliveries so far, in the receipt
+	requeued bool
+}
+
+// group is a consumer group: bindings, a cursor over the merged topics,
+// the messages popped but not acked (pending, with the requeued ones in a
+// heap), and exact counters.
+type group struct {
+	id       GroupID
+	durable  bool
+	origin   Position // cursor at creation; the state log counts from it
+	bindings []*binding
+	cursors  []*topicCursor
+	cursor   Position // every position below was considered
+	pending  map[Position]*inflight
+	requeue  posHeap
+	skip     rangeSet // finished positions ahead of the cursor (recovery)
+	mark     Position // delivered-up-to: below it a pop says redelivered
+	markSave Position // mark as last persisted
+	acks     int      // acks since the last checkpoint
+	stats    GroupStats
+	memo     memo
+	notify   chan struct{}
+}
+
+const maxEndedBindings = 64
+
+func newGroup(id GroupID, durable bool) *group {
+	return &group{id: id, durable: durable, pending: map[Position]*inflight{}, notify: make(chan struct{}, 1)}
+}
+
+func (g *group) signal() {
+	select {
+	case g.notify <- struct{}{}:
+	default:
+	}
+}
+
+// EnsureGroup implements Namespace.
+func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkLocked(); err != nil {
+		return err
+	}
+	for _, b := range cfg.Bindings {
+		if _, ok := n.mu.dropped[b.Topic]; ok {
+			return fmt.Errorf("%w: topic %d was dropped", ErrNoTopic, b.Topic)
+		}
+	}
+	if g := n.mu.groups[id]; g != nil {
+		return n.updateGroupLocked(g, cfg)
+	}
+	return n.createGroupLocked(id, cfg)
+}
+
+func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
+	g := newGroup(id, cfg.Durable)
+	minFrom := ^uint64(0)
+	for _, b := range cfg.Bindings {
+		g.bindings = append(g.bindings, n.newBindingLocked(b))
+		minFrom = min(minFrom, b.From)
+	}
+	tail := n.be.tail()
+	g.origin = n.mu.revs.start(minFrom, n.mu.boot, tail)
+	g.cursor, g.mark, g.markSave = g.origin, g.origin, g.origin
+	if err := n.attachLocked(g); err != nil {
+		return err
+	}
+	c, b, err := n.countLocked(g, g.bindings, g.cursor, tail)
+	if err != nil {
+		return err
+	}
+	g.stats.Ready, g.stats.ReadyBytes = c, b
+	if g.durable {
+		if err := n.be.saveGroup(g); err != nil {
+			return err
+		}
+	}
+	n.mu.groups[id] = g
+	if c > 0 {
+		g.signal()
+	}
+	return nil
+}
+
+func (n *namespace) newBindingLocked(b Binding) *binding {
+	n.mu.serial++
+	b.Spec = bytes.Clone(b.Spec)
+	return &binding{Binding: b, serial: n.mu.serial}
+}
+
+// updateGroupLocked applies a new live binding set: bindings missing from
+// it end at cfg.Revision and stay while their records may be unread.
+func (n *namespace) updateGroupLocked(g *group, cfg GroupConfig) error {
+	old := g.bindings
+	next := make([]*binding, 0, len(old)+len(cfg.Bindings))
+	changedFrom := ^uint64(0)
+	seen := map[string]bool{}
+	for _, nb := range cfg.Bindings {
+		seen[nb.Key] = true
+	}
+	var ended []*binding
+	for _, b := range old {
+		switch {
+		case b.Until != 0:
+			ended = append(ended, b)
+		case seen[b.Key]:
+			next = append(next, b) // replaced below if it differs
+		default:
+			c := *b
+			c.Until = max(cfg.Revision, c.From)
+			ended = append(ended, &c)
+			changedFrom = min(changedFrom, c.Until)
+		}
+	}
+	live := next
+	next = next[:0:0]
+	for _, nb := range cfg.Bindings {
+		var cur *binding
+		for _, b := range live {
+			if b.Key == nb.Key {
+				cur = b
+			}
+		}
+		if cur != nil && cur.Topic == nb.Topic && cur.From == nb.From && cur.Until == nb.Until && bytes.Equal(cur.Spec, nb.Spec) {
+			next = append(next, cur)
+			continue
+		}
+		if cur != nil {
+			c := *cur
+			c.Until = max(cfg.Revision, c.From)
+			ended = append(ended, &c)
+			changedFrom = min(changedFrom, c.Until)
+		}
+		next = append(next, n.newBindingLocked(nb))
+		changedFrom = min(changedFrom, nb.From)
+	}
+	if len(ended) > maxEndedBindings {
+		ended = ended[len(ended)-maxEndedBindings:]
+	}
+	next = append(next, ended...)
+	durableChanged := g.durable != cfg.Durable
+	g.durable = cfg.Durable
+	if changedFrom == ^uint64(0) && len(next) == len(old) {
+		if durableChanged && g.durable {
+			return n.saveAllLocked(g)
+		}
+		return nil
+	}
+	return n.rebindLocked(g, old, next, changedFrom)
+}
+
+// rebindLocked switches g to bindings next and corrects the ready counter
+// over the records whose verdict may have changed.
+func (n *namespace) rebindLocked(g *group, old, next []*binding, changedFrom uint64) error {
+	n.detachLocked(g)
+	g.bindings = next
+	if err := n.attachLocked(g); err != nil {
+		return err
+	}
+	tail := n.be.tail()
+	from := max(g.cursor, n.mu.revs.start(changedFrom, n.mu.boot, tail))
+	oc, ob, err := n.countLocked(g, old, from, tail)
+	if err != nil {
+		return err
+	}
+	nc, nb, err := n.countLocked(g, next, from, tail)
+	if err != nil {
+		return err
+	}
+	g.stats.Ready = g.stats.Ready - oc + nc
+	g.stats.ReadyBytes = g.stats.ReadyBytes - ob + nb
+	if nc > 0 {
+		g.signal()
+	}
+	if g.durable {
+		return n.saveAllLocked(g)
+	}
+	return nil
+}
+
+func (n *namespace) saveAllLocked(g *group) error {
+	if err := n.be.saveGroup(g); err != nil {
+		return err
+	}
+	return n.be.saveCheckpoint(g)
+}
+
+// attachLocked registers g with the topics of its bindings and opens a
+// cursor for each.
+func (n *namespace) attachLocked(g *group) error {
+	g.cursors = g.cursors[:0]
+	have := map[TopicID]bool{}
+	for _, b := range g.bindings {
+		if have[b.Topic] {
+			continue
+		}
+		have[b.Topic] = true
+		x, err := n.indexLocked(b.Topic)
+		if err != nil {
+			return err
+		}
+		ord, err := x.seek(g.cursor)
+		if err != nil {
+			return err
+		}
+		g.cursors = append(g.cursors, &topicCursor{x: x, ord: ord})
+		n.mu.bound[b.Topic] = append(n.mu.bound[b.Topic], g)
+	}
+	return nil
+}
+
+func (n *namespace) detachLocked(g *group) {
+	for _, c := range g.cursors {
+		list := n.mu.bound[c.x.topic]
+		for i, h := range list {
+			if h == g {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(n.mu.bound, c.x.topic)
+		} else {
+			n.mu.bound[c.x.topic] = list
+		}
+	}
+	g.cursors = nil
+}
+
+// countLocked counts (and sums the bodies of) the records in [from, to) the
+// bindings bs take, skipping finished ones. It reads only index entries
+// (and records, for property filters or memo misses).
+func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (uint64, uint64, error) {
+	if from >= to {
+		return 0, 0, nil
+	}
+	var c, bytes uint64
+	buf := make([]entry, 256)
+	seen := map[TopicID]bool{}
+	for _, b := range bs {
+		if seen[b.Topic] {
+			continue
+		}
+		seen[b.Topic] = true
+		x := n.mu.topics[b.Topic]
+		if x == nil {
+			continue
+		}
+		ord, err := x.seek(from)
+		if err != nil {
+			return 0, 0, err
+		}
+		for done := false; !done; {
+			k, err := x.read(ord, buf)
+			if err != nil {
+				return 0, 0, err
+			}
+			if k == 0 {
+				break
+			}
+			ord += int64(k)
+			for i := range buf[:k] {
+				e := &buf[i]
+				e.topic = b.Topic
+				if e.pos >= to {
+					done = true
+					break
+				}
+				if g.skip.has(e.pos) {
+					continue
+				}
+				ok, err := n.takesLocked(g, bs, e, nil)
+				if err != nil {
+					return 0, 0, err
+				}
+				if ok {
+					c++
+					bytes += uint64(e.bodyLen)
+				}
+			}
+		}
+	}
+	return c, bytes, nil
+}
+
+// next returns the group's next index entry at or after its cursor, merged
+// over its topics by position, and advances the cursor past it.
+func (n *namespace) nextLocked(g *group) (entry, bool, error) {
+	var best *topicCursor
+	var bestE *entry
+	for _, c := range g.cursors {
+		e, err := c.head()
+		if err != nil {
+			return entry{}, false, err
+		}
+		if e != nil && (bestE == nil || e.pos < bestE.pos) {
+			best, bestE = c, e
+		}
+	}
+	if best == nil {
+		g.cursor = max(g.cursor, n.be.tail())
+		return entry{}, false, nil
+	}
+	e := *bestE
+	best.ord++
+	g.cursor = e.pos + 1
+	return e, true, nil
+}
+
+// head returns the next entry of the cursor's topic, refilling its buffer.
+func (c *topicCursor) head() (*entry, error) {
+	i := c.ord - c.bufAt
+	if i >= 0 && i < int64(len(c.buf)) {
+		return &c.buf[i], nil
+	}
+	if c.ord >= c.x.count() {
+		return nil, nil
+	}
+	if cap(c.buf) == 0 {
+		c.buf = make([]entry, 128)
+	}
+	k, err := c.x.read(c.ord, c.buf[:cap(c.buf)])
+	if err != nil {
+		return nil, err
+	}
+	c.buf, c.bufAt = c.buf[:k], c.ord
+	for j := range c.buf {
+		c.buf[j].topic = c.x.topic
+	}
+	if k == 0 {
+		return nil, nil
+	}
+	return &c.buf[0], nil
+}
+
+// reseek moves every topic cursor to the group cursor.
+func (n *namespace) reseekLocked(g *group) error {
+	for _, c := range g.cursors {
+		ord, err := c.x.seek(g.cursor)
+		if err != nil {
+			return err
+		}
+		c.ord = ord
+		c.buf = c.buf[:0]
+	}
+	return nil
+}
+
+// DropGroup implements Namespace.
+func (n *namespace) DropGroup(id GroupID) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return err
+	}
+	if g.durable {
+		if err := n.be.saveDropGroup(id); err != nil {
+			return err
+		}
+	}
+	n.detachLocked(g)
+	for p, in := range g.pending {
+		if !in.requeued {
+			n.unholdLocked(in.owner, g.id, p)
+		}
+	}
+	delete(n.mu.groups, id)
+	return nil
+}
+
+// forgetTopicLocked removes a dropped topic from g and recounts.
+func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
+	var keep []*binding
+	for _, b := range g.bindings {
+		if b.Topic != t {
+			keep = append(keep, b)
+		}
+	}
+	n.detachLocked(g)
+	g.bindings = keep
+	if err := n.attachLocked(g); err != nil {
+		return err
+	}
+	var rq posHeap
+	g.stats.Ready, g.stats.ReadyBytes = 0, 0
+	for _, p := range g.requeue {
+		in := g.pending[p]
+		if in.topic == t {
+			delete(g.pending, p)
+			continue
+		}
+		rq.push(p)
+		g.stats.Ready++
+		g.stats.ReadyBytes += uint64(in.bodyLen)
+	}
+	g.requeue = rq
+	c, b, err := n.countLocked(g, g.bindings, g.cursor, n.be.tail())
+	g.stats.Ready += c
+	g.stats.ReadyBytes += b
+	return err
+}
+
+// Stats implements Namespace.
+func (n *namespace) Stats(id GroupID) (GroupStats, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return GroupStats{}, err
+	}
+	n.expireLocked(n.now())
+	return g.stats, nil
+}
+
+// Notify implements Namespace.
+func (n *namespace) Notify(id GroupID) (<-chan struct{}, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	return g.notify, nil
+}

@@ -1,0 +1,375 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// owner is a lease holder: everything it holds in one namespace shares one
+// deadline, renewed in bulk by Extend.
+type owner struct {
+	deadline time.Time
+	held     map[heldKey]struct{}
+}
+
+type heldKey struct {
+	group GroupID
+	pos   Position
+}
+
+// markSlack is how far ahead of the cursor the persisted delivered-up-to
+// mark is written, so that it is rewritten rarely.
+const markSlack = 4 << 20
+
+// Receipts encode the position and the delivery count, so a receipt from an
+// earlier delivery of a requeued message is refused.
+func receiptOf(p Position, gen uint16) Receipt { return Receipt(uint64(p)<<16 | uint64(gen)) }
+
+func (r Receipt) split() (Position, uint16) { return Position(r >> 16), uint16(r) }
+
+// Pop implements Namespace.
+func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) ([]Delivery, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g, err := n.groupLocked(id)
+	if err != nil || max <= 0 {
+		return nil, err
+	}
+	now := n.now()
+	n.expireLocked(now)
+	picked, err := n.pickLocked(g, max)
+	if err != nil && len(picked) == 0 {
+		return nil, err
+	}
+	out, rerr := n.readPickedLocked(g, picked)
+	if rerr != nil {
+		err = rerr
+	}
+	if len(out) == 0 {
+		return nil, err
+	}
+	o := n.ownerLocked(who)
+	for i := range out {
+		in := g.pending[out[i].Position]
+		in.owner, in.requeued = who, false
+		o.held[heldKey{g.id, in.pos}] = struct{}{}
+		g.stats.Ready--
+		g.stats.ReadyBytes -= uint64(in.bodyLen)
+		g.stats.Unacked++
+		g.stats.UnackedBytes += uint64(in.bodyLen)
+	}
+	n.leaseLocked(o, now.Add(lease))
+	if g.durable && g.cursor > g.markSave {
+		g.mark = g.cursor + markSlack
+		if serr := n.be.saveMark(g); serr != nil {
+			return out, serr
+		}
+		g.markSave = g.mark
+	}
+	return out, err
+}
+
+type pick struct {
+	in          *inflight
+	redelivered bool
+}
+
+// pickLocked chooses up to max messages: requeued ones first, lowest
+// position first, then from the cursor.
+func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
+	var picked []pick
+	for len(picked) < max && len(g.requeue) > 0 {
+		p := g.requeue.pop()
+		in := g.pending[p]
+		in.gen++
+		picked = append(picked, pick{in, true})
+	}
+	for len(picked) < max {
+		e, ok, err := n.nextLocked(g)
+		if err != nil || !ok {
+			return picked, err
+		}
+		if g.skip.len() > 0 {
+			if g.skip.has(e.pos) {
+				continue
+			}
+			g.skip.trimBelow(e.pos)
+		}
+		take, err := n.takesLocked(g, g.bindings, &e, nil)
+		if err != nil {
+			return picked, err
+		}
+		if !take {
+			continue
+		}
+		in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1}
+		g.pending[e.pos] = in
+		picked = append(picked, pick{in, e.pos < g.mark && g.durable})
+	}
+	return picked, nil
+}
+
+// readPickedLocked reads the picked records into one buffer. On a read
+// error the unread ones go back to the requeued set and the error returns.
+func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error) {
+	total := 0
+	for _, p := range picked {
+		total += int(p.in.size)
+	}
+	buf := make([]byte, 0, total)
+	out := make([]Delivery, 0, len(picked))
+	for i, p := range picked {
+		b, err := n.be.read(p.in.pos, p.in.size, buf[len(buf):])
+		if err == nil {
+			var d Delivery
+			err = decodeRecord(b, &d.Message)
+			if err == nil {
+				buf = buf[:len(buf)+len(b)]
+				d.Receipt = receiptOf(p.in.pos, p.in.gen)
+				d.Position = p.in.pos
+				d.Redelivered = p.redelivered
+				out = append(out, d)
+				continue
+			}
+		}
+		for _, q := range picked[i:] {
+			q.in.requeued = true
+			g.requeue.push(q.in.pos)
+		}
+		return out, fmt.Errorf("store: read position %d: %w", p.in.pos, err)
+	}
+	return out, nil
+}
+
+func (n *namespace) ownerLocked(who OwnerID) *owner {
+	o := n.mu.owners[who]
+	if o == nil {
+		o = &owner{held: map[heldKey]struct{}{}}
+		n.mu.owners[who] = o
+	}
+	return o
+}
+
+func (n *namespace) unholdLocked(who OwnerID, g GroupID, p Position) {
+	if o := n.mu.owners[who]; o != nil {
+		delete(o.held, heldKey{g, p})
+	}
+}
+
+// leaseLocked pushes o's deadline to at least until and arms the timer.
+func (n *namespace) leaseLocked(o *owner, until time.Time) {
+	if until.After(o.deadline) {
+		o.deadline = until
+	}
+	n.armLocked(o.deadline)
+}
+
+func (n *namespace) armLocked(at time.Time) {
+	if n.mu.closed {
+		return
+	}
+	if n.mu.timer != nil && !n.mu.timerAt.IsZero() && !at.Before(n.mu.timerAt) {
+		return
+	}
+	n.mu.timerAt = at
+	d := max(at.Sub(n.now()), 0)
+	if n.mu.timer == nil {
+		n.mu.timer = time.AfterFunc(d, n.onTimer)
+		return
+	}
+	n.mu.timer.Reset(d)
+}
+
+func (n *namespace) onTimer() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.expireLocked(n.now())
+	n.rearmLocked()
+}
+
+// expireLocked requeues what owners whose lease ran out hold.
+func (n *namespace) expireLocked(now time.Time) {
+	for who, o := range n.mu.owners {
+		if now.Before(o.deadline) {
+			continue
+		}
+		n.releaseLocked(who, o)
+		delete(n.mu.owners, who)
+	}
+}
+
+// releaseLocked requeues everything o holds.
+func (n *namespace) releaseLocked(who OwnerID, o *owner) {
+	for k := range o.held {
+		g := n.mu.groups[k.group]
+		if g == nil {
+			continue
+		}
+		if in := g.pending[k.pos]; in != nil && !in.requeued && in.owner == who {
+			n.requeueLocked(g, in)
+		}
+	}
+	clear(o.held)
+}
+
+func (n *namespace) requeueLocked(g *group, in *inflight) {
+	in.requeued = true
+	g.requeue.push(in.pos)
+	g.stats.Unacked--
+	g.stats.UnackedBytes -= uint64(in.bodyLen)
+	g.stats.Ready++
+	g.stats.ReadyBytes += uint64(in.bodyLen)
+	g.signal()
+}
+
+// heldLocked resolves receipts to the messages they name, all or none.
+func heldLocked(g *group, receipts []Receipt) ([]*inflight, error) {
+	ins := make([]*inflight, 0, len(receipts))
+	for _, r := range receipts {
+		p, gen := r.split()
+		in := g.pending[p]
+		if in == nil || in.requeued || in.gen != gen {
+			return nil, fmt.Errorf("%w: %d in group %d", ErrBadReceipt, r, g.id)
+		}
+		ins = append(ins, in)
+	}
+	return ins, nil
+}
+
+// Ack implements Namespace.
+func (n *namespace) Ack(id GroupID, receipts ...Receipt) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.finishLocked(id, receipts)
+}
+
+func (n *namespace) finishLocked(id GroupID, receipts []Receipt) error {
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return err
+	}
+	ins, err := heldLocked(g, receipts)
+	if err != nil {
+		return err
+	}
+	ps := make([]Position, 0, len(ins))
+	for _, in := range ins {
+		if g.pending[in.pos] == nil {
+			continue // the same receipt twice in one call
+		}
+		delete(g.pending, in.pos)
+		n.unholdLocked(in.owner, g.id, in.pos)
+		g.stats.Unacked--
+		g.stats.UnackedBytes -= uint64(in.bodyLen)
+		ps = append(ps, in.pos)
+	}
+	if !g.durable {
+		return nil
+	}
+	if err := n.be.saveAcks(g, ps); err != nil {
+		return err
+	}
+	g.acks += len(ps)
+	if g.acks >= checkpointEvery {
+		return n.be.saveCheckpoint(g)
+	}
+	return nil
+}
+
+// checkpointEvery bounds the acked positions a recovery replays per group.
+const checkpointEvery = 4096
+
+// Nack implements Namespace.
+func (n *namespace) Nack(id GroupID, requeue bool, receipts ...Receipt) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !requeue {
+		return n.finishLocked(id, receipts)
+	}
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return err
+	}
+	ins, err := heldLocked(g, receipts)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.requeued {
+			continue
+		}
+		n.unholdLocked(in.owner, g.id, in.pos)
+		n.requeueLocked(g, in)
+	}
+	return nil
+}
+
+// Extend implements Namespace.
+func (n *namespace) Extend(who OwnerID, lease time.Duration) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkLocked(); err != nil {
+		return err
+	}
+	if o := n.mu.owners[who]; o != nil {
+		o.deadline = n.now().Add(lease)
+		n.rearmLocked()
+	}
+	return nil
+}
+
+// rearmLocked sets the timer to the earliest deadline of an owner holding
+// something (a deadline may have moved later).
+func (n *namespace) rearmLocked() {
+	var next time.Time
+	for _, o := range n.mu.owners {
+		if len(o.held) > 0 && (next.IsZero() || o.deadline.Before(next)) {
+			next = o.deadline
+		}
+	}
+	n.mu.timerAt = time.Time{}
+	if !next.IsZero() {
+		n.armLocked(next)
+	}
+}
+
+// Release implements Namespace.
+func (n *namespace) Release(who OwnerID) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.checkLocked(); err != nil {
+		return err
+	}
+	if o := n.mu.owners[who]; o != nil {
+		n.releaseLocked(who, o)
+		delete(n.mu.owners, who)
+	}
+	return nil
+}
+
+// Purge implements Namespace: the cursor jumps to the tail and the
+// requeued set is cleared, as one durable record; unacked messages stay.
+func (n *namespace) Purge(id GroupID) (uint64, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	g, err := n.groupLocked(id)
+	if err != nil {
+		return 0, err
+	}
+	n.expireLocked(n.now())
+	count := g.stats.Ready
+	for _, p := range g.requeue {
+		delete(g.pending, p)
+	}
+	g.requeue = nil
+	g.skip = rangeSet{}
+	g.cursor = n.be.tail()
+	g.stats.Ready, g.stats.ReadyBytes = 0, 0
+	if err := n.reseekLocked(g); err != nil {
+		return count, err
+	}
+	if g.durable {
+		return count, n.be.saveCheckpoint(g)
+	}
+	return count, nil
+}

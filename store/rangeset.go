@@ -1,0 +1,89 @@
+package store
+
+import (
+	"container/heap"
+	"sort"
+)
+
+// span is a half-open interval of positions [lo, hi).
+type span struct{ lo, hi Position }
+
+// rangeSet is a sorted set of disjoint spans: the positions a group has
+// already finished ahead of its cursor (rebuilt from the state log).
+type rangeSet struct{ spans []span }
+
+func (r *rangeSet) len() int { return len(r.spans) }
+
+// add inserts [lo, hi), merging neighbours.
+func (r *rangeSet) add(lo, hi Position) {
+	if lo >= hi {
+		return
+	}
+	i := sort.Search(len(r.spans), func(i int) bool { return r.spans[i].hi >= lo })
+	j := i
+	for j < len(r.spans) && r.spans[j].lo <= hi {
+		lo = min(lo, r.spans[j].lo)
+		hi = max(hi, r.spans[j].hi)
+		j++
+	}
+	if i == j {
+		r.spans = append(r.spans, span{})
+		copy(r.spans[i+1:], r.spans[i:])
+		r.spans[i] = span{lo, hi}
+		return
+	}
+	r.spans[i] = span{lo, hi}
+	r.spans = append(r.spans[:i+1], r.spans[j:]...)
+}
+
+// has reports whether p lies in the set.
+func (r *rangeSet) has(p Position) bool {
+	i := sort.Search(len(r.spans), func(i int) bool { return r.spans[i].hi > p })
+	return i < len(r.spans) && r.spans[i].lo <= p
+}
+
+// trimBelow forgets everything below p.
+func (r *rangeSet) trimBelow(p Position) {
+	i := 0
+	for i < len(r.spans) && r.spans[i].hi <= p {
+		i++
+	}
+	r.spans = r.spans[i:]
+	if len(r.spans) > 0 && r.spans[0].lo < p {
+		r.spans[0].lo = p
+	}
+}
+
+// clip forgets everything at or above p.
+func (r *rangeSet) clip(p Position) {
+	r.trimAbove(p)
+}
+
+func (r *rangeSet) trimAbove(p Position) {
+	n := len(r.spans)
+	for n > 0 && r.spans[n-1].lo >= p {
+		n--
+	}
+	r.spans = r.spans[:n]
+	if n > 0 && r.spans[n-1].hi > p {
+		r.spans[n-1].hi = p
+	}
+}
+
+// posHeap is a min-heap of positions: the requeued messages of a group,
+// served lowest position first (RabbitMQ's "original position").
+type posHeap []Position
+
+func (h posHeap) Len() int           { return len(h) }
+func (h posHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h posHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *posHeap) Push(x any)        { *h = append(*h, x.(Position)) }
+func (h *posHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (h *posHeap) push(p Position) { heap.Push(h, p) }
+func (h *posHeap) pop() Position   { return heap.Pop(h).(Position) }
