@@ -111,6 +111,10 @@ func (d *decoder) table(t *Table) {
 	if d.err != nil {
 		return
 	}
+	if len(b) == 0 {
+		*t = nil // no allocation for the common empty table
+		return
+	}
 	v, err := DecodeTable(b)
 	if err != nil {
 		d.err = asError(err)

@@ -62,15 +62,16 @@ func ViewProperties(raw []byte) (PropertyView, error) {
 	return viewProperties(raw, false)
 }
 
-// propertyFlagsKnown are the flags of the 14 basic properties; bit 0
-// (continuation) and bit 1 are not used by the basic class.
-const propertyFlagsKnown = 0xfffc
+// flagContinued (bit 0) announces another flags word; the basic class has
+// 14 properties, so it is an error, as in RabbitMQ (which fails with 541).
+// Bit 1 is unused and ignored, as RabbitMQ ignores it.
+const flagContinued = 0x0001
 
 func viewProperties(raw []byte, validate bool) (PropertyView, error) {
 	d := decoder{b: raw}
 	v := PropertyView{Flags: d.short()}
-	if d.err == nil && v.Flags&^propertyFlagsKnown != 0 {
-		return PropertyView{}, errorf(SyntaxError, "unknown property flags 0x%04x", v.Flags)
+	if d.err == nil && v.Flags&flagContinued != 0 {
+		return PropertyView{}, errorf(SyntaxError, "continued property flags 0x%04x", v.Flags)
 	}
 	f := v.Flags
 	str := func(flag uint16) []byte {
