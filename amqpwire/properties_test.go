@@ -17,7 +17,7 @@ func allProperties() Properties {
 		DeliveryMode:    2,
 		Priority:        9,
 		CorrelationID:   "corr-1",
-		ReplyTo:         "amq.rabbitmq.reply-to",
+		ReplyTo:         "reply-queue",
 		Expiration:      "60000",
 		MessageID:       "msg-1",
 		Timestamp:       time.Unix(1700000001, 0).UTC(),
@@ -45,7 +45,7 @@ func TestPropertiesRoundTrip(t *testing.T) {
 	require.Equal(t, uint8(2), v.DeliveryMode)
 	require.Equal(t, uint8(9), v.Priority)
 	require.Equal(t, "corr-1", string(v.CorrelationID))
-	require.Equal(t, "amq.rabbitmq.reply-to", string(v.ReplyTo))
+	require.Equal(t, "reply-queue", string(v.ReplyTo))
 	require.Equal(t, "60000", string(v.Expiration))
 	require.Equal(t, "msg-1", string(v.MessageID))
 	require.Equal(t, uint64(1700000001), v.Timestamp)
