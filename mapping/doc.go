@@ -64,19 +64,31 @@
 // The rules are checked against testdata/headers_golden.tsv, recorded from
 // RabbitMQ 3.10.8 the same way as the topic table.
 //
+// Binding arguments reach the filter as the amqpwire.Table the proxy
+// decoded, so their original order is gone: they are encoded with sorted
+// keys, nested tables included, and a nested table in a binding argument
+// therefore matches a header's nested table only when the header lists the
+// keys in sorted order too (RabbitMQ compares nested tables in wire order).
+//
 // # Filter spec
 //
 // A filter's serialized form (store.Binding.Spec, rebuilt by CompileFilter
 // when the store recovers) is:
 //
-//	+---------+------+-------------+-------------+---------------------+
-//	| version | kind | key length  | binding key | arguments           |
-//	| 1 byte  | 1 B  | 1 byte      | 0–255 bytes | rest: field table   |
-//	| = 1     |      |             |             | (headers only)      |
-//	+---------+------+-------------+-------------+---------------------+
+//	+---------+------+-------------+-------------+----------------------+
+//	| version | kind | key length  | binding key | arguments            |
+//	| 1 byte  | 1 B  | uvarint     | bytes       | headers only: field  |
+//	| = 1     |      |             |             | table, 4-byte length |
+//	+---------+------+-------------+-------------+----------------------+
 //
 // kind is 'd' direct, 'f' fanout, 't' topic or 'h' headers. The arguments
-// are the binding's field table (4-byte length prefix, entries as on the
-// wire) and are present only for headers; an empty table is written as a
-// zero length.
+// of a headers binding are its table exactly as compiled (keys sorted when
+// it came from an amqpwire.Table); no arguments is a zero length. A path
+// (the bindings of an exchange-to-exchange chain, all of which must match)
+// is
+//
+//	| version = 1 | 'p' | hop count (uvarint) | per hop: uvarint length, hop spec |
+//
+// with no path inside a path. Varints are minimal, so each filter has
+// exactly one spec; anything else is ErrBadSpec.
 package mapping
