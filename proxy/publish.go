@@ -1,0 +1,182 @@
+package proxy
+
+import (
+	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/store"
+)
+
+// startPublish begins receiving the content of basic.publish (ch.pub).
+func (ch *channel) startPublish() error {
+	if ch.pub.Immediate {
+		return errorf(amqpwire.NotImplemented, &ch.pub, "immediate=true")
+	}
+	ch.content = expectHeader
+	return nil
+}
+
+// handleContent handles a content header or body frame.
+func (ch *channel) handleContent(f amqpwire.Frame) error {
+	if ch.closing {
+		return nil
+	}
+	switch ch.content {
+	case expectMethod:
+		return errorf(amqpwire.UnexpectedFrame, nil, "expected method frame, got non method frame instead")
+	case expectHeader:
+		if f.Type != amqpwire.FrameHeader {
+			return errorf(amqpwire.UnexpectedFrame, nil, "expected content header for class 60, got non content header frame instead")
+		}
+		return ch.contentHeader(f.Payload)
+	}
+	if f.Type != amqpwire.FrameBody {
+		return errorf(amqpwire.UnexpectedFrame, nil, "expected content body, got non content body frame instead")
+	}
+	if uint64(len(ch.body))+uint64(len(f.Payload)) > ch.bodySize {
+		return errorf(amqpwire.FrameError, nil, "content body of %d bytes exceeds the declared size %d",
+			uint64(len(ch.body))+uint64(len(f.Payload)), ch.bodySize)
+	}
+	if len(ch.body) == 0 && uint64(len(f.Payload)) == ch.bodySize {
+		ch.content = expectMethod
+		return ch.completePublish(f.Payload) // the whole body in one frame: no copy
+	}
+	ch.body = append(ch.body, f.Payload...)
+	if uint64(len(ch.body)) < ch.bodySize {
+		return nil
+	}
+	ch.content = expectMethod
+	body := ch.body
+	ch.body = ch.body[:0]
+	if cap(ch.body) > maxSpare {
+		ch.body = nil
+	}
+	return ch.completePublish(body)
+}
+
+func (ch *channel) contentHeader(payload []byte) error {
+	h, err := amqpwire.DecodeContentHeader(payload)
+	if err != nil {
+		return err
+	}
+	if h.ClassID != amqpwire.ClassBasic {
+		return errorf(amqpwire.FrameError, nil, "content header for class %d, expected 60", h.ClassID)
+	}
+	if max := ch.c.srv.cfg.MaxMessageSize; h.BodySize > uint64(max) {
+		ch.content = expectMethod
+		return errorf(amqpwire.PreconditionFailed, &ch.pub, "message size %d is larger than configured max size %d", h.BodySize, max)
+	}
+	ch.props = append(ch.props[:0], h.Properties...)
+	ch.bodySize = h.BodySize
+	ch.body = ch.body[:0]
+	if h.BodySize == 0 {
+		ch.content = expectMethod
+		return ch.completePublish(nil)
+	}
+	ch.content = expectBody
+	return nil
+}
+
+// completePublish routes and appends a fully received message.
+func (ch *channel) completePublish(body []byte) error {
+	c := ch.c
+	view, err := amqpwire.ViewProperties(ch.props)
+	if err != nil {
+		return err
+	}
+	if view.UserID != nil && string(view.UserID) != c.user {
+		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, c.user)
+	}
+	var seq uint64
+	if ch.confirm {
+		ch.pubSeq++
+		seq = ch.pubSeq
+	}
+	var rt route
+	rk := ch.rkBytes()
+	if err := c.srv.topo.route(c.vhost, ch.pub.Exchange, rk, ch.props, &rt); err != nil {
+		err.classID, err.methodID = amqpwire.ClassBasic, methodBasicPublish
+		return err
+	}
+	if rt.queues == 0 {
+		if ch.pub.Mandatory {
+			ch.returnMessage(body)
+		}
+		if seq != 0 {
+			ch.settleConfirm(seq, true)
+		}
+		return nil
+	}
+	persistent := view.DeliveryMode == 2
+	msg := store.Message{
+		Topic:      rt.topic,
+		Revision:   rt.revision,
+		Priority:   view.Priority,
+		Exchange:   append(ch.xbuf[:0], ch.pub.Exchange...),
+		RoutingKey: rk,
+		Properties: ch.props,
+		Body:       body,
+	}
+	ch.xbuf = msg.Exchange[:0]
+	if persistent {
+		msg.Flags |= store.FlagPersistent
+	}
+	pos, err := c.ns.Append(&msg)
+	if err != nil {
+		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
+		if seq != 0 {
+			ch.settleConfirm(seq, false)
+			return nil
+		}
+		return errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
+	}
+	if seq == 0 {
+		return nil
+	}
+	if !persistent || !rt.durable {
+		ch.settleConfirm(seq, true)
+		return nil
+	}
+	c.mu.Lock()
+	ch.confirms.add(seq)
+	c.mu.Unlock()
+	c.ns.WhenDurable(pos, func(err error) { ch.settleConfirm(seq, err == nil) })
+	return nil
+}
+
+// rkBytes returns the routing key as bytes, reusing a buffer.
+func (ch *channel) rkBytes() []byte {
+	ch.rkbuf = append(ch.rkbuf[:0], ch.pub.RoutingKey...)
+	return ch.rkbuf
+}
+
+// settleConfirm records a publisher-confirm outcome. It runs on the reader
+// or on the store's flusher and never blocks.
+func (ch *channel) settleConfirm(seq uint64, ok bool) {
+	c := ch.c
+	c.mu.Lock()
+	if ch.released {
+		c.mu.Unlock()
+		return
+	}
+	c.mu.out = ch.confirms.settle(c.mu.out, ch.num, seq, ok)
+	if !ch.confirms.dirty {
+		ch.confirms.dirty = true
+		c.mu.confirmDirty = append(c.mu.confirmDirty, ch)
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// returnMessage sends basic.return 312 NO_ROUTE with the content.
+func (ch *channel) returnMessage(body []byte) {
+	ret := amqpwire.BasicReturn{
+		ReplyCode: amqpwire.NoRoute, ReplyText: "NO_ROUTE",
+		Exchange: ch.pub.Exchange, RoutingKey: ch.pub.RoutingKey,
+	}
+	m := store.Message{Properties: ch.props, Body: body}
+	c := ch.c
+	c.mu.Lock()
+	c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, ch.num, &ret)
+	c.mu.out = appendContent(c.mu.out, ch.num, &m, c.frameMax)
+	c.mu.Unlock()
+	c.signal()
+}

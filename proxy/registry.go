@@ -1,0 +1,163 @@
+package proxy
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/meta"
+	"github.com/warren-mq/warren/store"
+)
+
+// consumer is one basic.consume subscription.
+type consumer struct {
+	ch        *channel
+	tag       string
+	queue     meta.Queue
+	noAck     bool
+	exclusive bool
+	priority  int
+	args      amqpwire.Table
+	// ready reports that the queue may have messages for this consumer; the
+	// store's notifications set it, a short Pop clears it.
+	ready atomic.Bool
+
+	// Guarded by conn.mu.
+	prefetch uint16 // 0: unlimited
+	inFlight int    // unacked plus reserved
+	gone     bool   // cancelled or channel closed
+}
+
+func (k *consumer) group() store.GroupID { return store.GroupID(k.queue.ID) }
+
+// qkey names a queue across vhosts; ids are never reused.
+type qkey struct {
+	vhost string
+	id    uint64
+}
+
+// registry knows every consumer of this proxy per queue. For each queue
+// with consumers it runs one watcher goroutine that waits on the store's
+// notification channel and wakes the consumers' connections.
+type registry struct {
+	srv *Server
+	wg  sync.WaitGroup
+	mu  struct {
+		sync.Mutex
+		queues map[qkey]*queueSubs
+	}
+}
+
+type queueSubs struct {
+	consumers []*consumer
+	stop      chan struct{}
+}
+
+func newRegistry(s *Server) *registry {
+	r := &registry{srv: s}
+	r.mu.queues = map[qkey]*queueSubs{}
+	return r
+}
+
+// add registers k, enforcing exclusive consumers.
+func (r *registry) add(k *consumer, m amqpwire.Method) error {
+	key := qkey{k.ch.c.vhost, k.queue.ID}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	qs := r.mu.queues[key]
+	if qs != nil && len(qs.consumers) > 0 && (k.exclusive || qs.consumers[0].exclusive) {
+		return errorf(amqpwire.AccessRefused, m, "queue '%s' in vhost '%s' in exclusive use", k.queue.Name, k.queue.Vhost)
+	}
+	if qs == nil {
+		notify, err := k.ch.c.ns.Notify(k.group())
+		if err != nil {
+			return errorf(amqpwire.InternalError, m, "queue '%s': %v", k.queue.Name, err)
+		}
+		qs = &queueSubs{stop: make(chan struct{})}
+		r.mu.queues[key] = qs
+		r.wg.Add(1)
+		go r.watch(qs, notify)
+	}
+	qs.consumers = append(qs.consumers, k)
+	return nil
+}
+
+// watch wakes the consumers of one queue whenever the store says it may
+// have become non-empty.
+func (r *registry) watch(qs *queueSubs, notify <-chan struct{}) {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-qs.stop:
+			return
+		case <-notify:
+			r.mu.Lock()
+			for _, k := range qs.consumers {
+				k.ready.Store(true)
+				k.ch.c.signal()
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+// remove unregisters k and reports whether it was the queue's last
+// consumer.
+func (r *registry) remove(k *consumer) (last bool) {
+	key := qkey{k.ch.c.vhost, k.queue.ID}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	qs := r.mu.queues[key]
+	if qs == nil {
+		return false
+	}
+	for i, x := range qs.consumers {
+		if x == k {
+			qs.consumers = append(qs.consumers[:i], qs.consumers[i+1:]...)
+			break
+		}
+	}
+	if len(qs.consumers) > 0 {
+		return false
+	}
+	close(qs.stop)
+	delete(r.mu.queues, key)
+	return true
+}
+
+// count is the number of consumers of a queue on this proxy.
+func (r *registry) count(vhost string, id uint64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if qs := r.mu.queues[qkey{vhost, id}]; qs != nil {
+		return len(qs.consumers)
+	}
+	return 0
+}
+
+// all returns every consumer.
+func (r *registry) all() []*consumer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*consumer
+	for _, qs := range r.mu.queues {
+		out = append(out, qs.consumers...)
+	}
+	return out
+}
+
+// queueDeleted cancels the consumers of a deleted queue, telling clients
+// that announced consumer_cancel_notify with basic.cancel.
+func (r *registry) queueDeleted(vhost string, id uint64) {
+	r.mu.Lock()
+	qs := r.mu.queues[qkey{vhost, id}]
+	var cons []*consumer
+	if qs != nil {
+		cons = append(cons, qs.consumers...)
+	}
+	r.mu.Unlock()
+	for _, k := range cons {
+		k.ch.c.serverCancel(k)
+		r.remove(k)
+	}
+}

@@ -1,0 +1,317 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/store"
+)
+
+// Writer tuning.
+const (
+	// pumpBatch is the most messages popped for one consumer at a time.
+	pumpBatch = 128
+	// pumpHighWater stops pumping while this many bytes wait to be written,
+	// so a slow client holds back its no-ack consumers.
+	pumpHighWater = 1 << 20
+	// pollInterval wakes idle writers to re-check consumers (a safety net
+	// under store notifications) and to renew leases.
+	pollInterval = 5 * time.Second
+	// maxSpare is the largest outbound buffer kept for reuse.
+	maxSpare = 4 << 20
+)
+
+// writeLoop is the connection's writer goroutine: whenever it is woken it
+// pumps deliveries, then writes everything queued in one write; when idle
+// it sends heartbeats at half the negotiated interval.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	var spare []byte
+	lastWrite := time.Now()
+	lastExtend := time.Now()
+	timer := time.NewTimer(pollInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.wake:
+		case <-timer.C:
+			c.pollConsumers()
+		}
+		for {
+			more := c.pump()
+			c.mu.Lock()
+			c.flushConfirmsLocked()
+			buf := c.mu.out
+			c.mu.out = spare[:0]
+			finish := c.mu.finish
+			c.mu.Unlock()
+			hb := time.Duration(c.heartbeat.Load()) * time.Second
+			if len(buf) == 0 && hb > 0 && time.Since(lastWrite) >= hb/2 {
+				buf = amqpwire.AppendHeartbeat(buf)
+			}
+			if len(buf) > 0 {
+				if _, err := c.nc.Write(buf); err != nil {
+					c.log.Debug("proxy: write", "err", err)
+					_ = c.nc.Close() // unblocks the reader, which tears down
+					c.drainAfterWriteError()
+					return
+				}
+				lastWrite = time.Now()
+			}
+			if cap(buf) <= maxSpare {
+				spare = buf[:0]
+			} else {
+				spare = nil
+			}
+			if finish {
+				return
+			}
+			if !more {
+				break
+			}
+		}
+		if time.Since(lastExtend) > leaseDuration/4 {
+			lastExtend = time.Now()
+			c.extendLeases()
+		}
+		timer.Reset(c.tickInterval())
+	}
+}
+
+// tickInterval is how long the writer sleeps when idle.
+func (c *conn) tickInterval() time.Duration {
+	hb := time.Duration(c.heartbeat.Load()) * time.Second
+	if hb > 0 && hb/2 < pollInterval {
+		return hb / 2
+	}
+	return pollInterval
+}
+
+// drainAfterWriteError waits for the reader's teardown after the socket
+// broke, discarding output, so that senders never block.
+func (c *conn) drainAfterWriteError() {
+	for {
+		c.mu.Lock()
+		c.mu.out = c.mu.out[:0]
+		finish := c.mu.finish
+		c.mu.Unlock()
+		if finish {
+			return
+		}
+		<-c.wake
+	}
+}
+
+// pollConsumers marks every consumer ready: a safety net under store
+// notifications.
+func (c *conn) pollConsumers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.mu.chans {
+		for _, k := range ch.order {
+			k.ready.Store(true)
+		}
+	}
+}
+
+// extendLeases renews the leases of every channel's popped messages.
+func (c *conn) extendLeases() {
+	if c.ns == nil {
+		return
+	}
+	c.mu.Lock()
+	owners := make([]store.OwnerID, 0, len(c.mu.chans))
+	for _, ch := range c.mu.chans {
+		owners = append(owners, ch.owner)
+	}
+	c.mu.Unlock()
+	for _, o := range owners {
+		if err := c.ns.Extend(o, leaseDuration); err != nil && !errors.Is(err, store.ErrClosed) {
+			c.log.Warn("proxy: extend leases", "err", err)
+		}
+	}
+}
+
+// flushConfirmsLocked appends the coalesced publisher-confirm acks.
+func (c *conn) flushConfirmsLocked() {
+	for _, ch := range c.mu.confirmDirty {
+		ch.confirms.dirty = false
+		c.mu.out = ch.confirms.flush(c.mu.out, ch.num)
+	}
+	clear(c.mu.confirmDirty)
+	c.mu.confirmDirty = c.mu.confirmDirty[:0]
+}
+
+// pumpItem is one consumer to pop for, with the credit reserved for it.
+type pumpItem struct {
+	k   *consumer
+	max int
+}
+
+// pump pops messages for consumers that are ready and have credit, and
+// queues them as basic.deliver. It reports whether more may be waiting.
+func (c *conn) pump() (more bool) {
+	c.mu.Lock()
+	if c.mu.closing || len(c.mu.out) > pumpHighWater {
+		c.mu.Unlock()
+		return false
+	}
+	work := c.pumpWork[:0]
+	for _, ch := range c.mu.chans {
+		if ch.released {
+			continue
+		}
+		for _, k := range ch.order {
+			n := k.creditLocked()
+			if n <= 0 || !k.ready.Load() {
+				continue
+			}
+			k.ready.Store(false)
+			if !k.noAck {
+				k.inFlight += n
+				ch.inFlight += n
+			}
+			work = append(work, pumpItem{k: k, max: n})
+		}
+	}
+	c.pumpWork = work
+	c.mu.Unlock()
+	for _, w := range work {
+		ds, err := c.ns.Pop(w.k.group(), w.k.ch.owner, w.max, leaseDuration)
+		if err != nil && !errors.Is(err, store.ErrNoGroup) {
+			c.log.Warn("proxy: pop", "queue", w.k.queue.Name, "err", err)
+		}
+		if len(ds) == w.max {
+			w.k.ready.Store(true)
+			more = true
+		}
+		c.deliver(w, ds)
+	}
+	clear(work)
+	return more
+}
+
+// creditLocked is how many messages k may receive now.
+func (k *consumer) creditLocked() int {
+	if k.noAck {
+		return pumpBatch
+	}
+	n := pumpBatch
+	if k.prefetch > 0 {
+		n = min(n, int(k.prefetch)-k.inFlight)
+	}
+	if g := k.ch.global; g > 0 {
+		n = min(n, int(g)-k.ch.inFlight)
+	}
+	return n
+}
+
+// deliver queues popped messages for w.k, or hands them back when the
+// consumer went away meanwhile.
+func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
+	k, ch := w.k, w.k.ch
+	c.mu.Lock()
+	if !k.noAck {
+		k.inFlight -= w.max - len(ds)
+		ch.inFlight -= w.max - len(ds)
+	}
+	if k.gone || ch.released || c.mu.closing {
+		if !k.noAck {
+			k.inFlight -= len(ds)
+			ch.inFlight -= len(ds)
+		}
+		c.mu.Unlock()
+		c.giveBack(k.group(), ds)
+		return
+	}
+	rs := c.receiptBuf[:0]
+	for i := range ds {
+		d := &ds[i]
+		ch.nextTag++
+		if k.noAck {
+			rs = append(rs, d.Receipt)
+		} else {
+			ch.unacked.push(unacked{tag: ch.nextTag, group: k.group(), receipt: d.Receipt, k: k})
+		}
+		c.mu.out = appendDeliver(c.mu.out, ch.num, k.tag, ch.nextTag, d)
+		c.mu.out = appendContent(c.mu.out, ch.num, &d.Message, c.frameMax)
+	}
+	c.mu.Unlock()
+	c.receiptBuf = rs[:0]
+	if len(rs) > 0 {
+		if err := c.ns.Ack(k.group(), rs...); err != nil && !errors.Is(err, store.ErrNoGroup) {
+			c.log.Warn("proxy: ack no-ack deliveries", "err", err)
+		}
+	}
+}
+
+// giveBack requeues deliveries that could not be delivered.
+func (c *conn) giveBack(g store.GroupID, ds []store.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	rs := make([]store.Receipt, len(ds))
+	for i := range ds {
+		rs[i] = ds[i].Receipt
+	}
+	if err := c.ns.Nack(g, true, rs...); err != nil && !errors.Is(err, store.ErrNoGroup) {
+		c.log.Warn("proxy: requeue undeliverable", "err", err)
+	}
+}
+
+// appendDeliver appends a basic.deliver method frame without converting the
+// message's byte slices to strings.
+func appendDeliver(dst []byte, channel uint16, ctag string, tag uint64, d *store.Delivery) []byte {
+	start := len(dst)
+	dst = append(dst, amqpwire.FrameMethod, byte(channel>>8), byte(channel), 0, 0, 0, 0, 0, 60, 0, 60)
+	dst = appendShort(dst, ctag)
+	dst = binary.BigEndian.AppendUint64(dst, tag)
+	var redelivered byte
+	if d.Redelivered {
+		redelivered = 1
+	}
+	dst = append(dst, redelivered)
+	dst = appendShortBytes(dst, d.Message.Exchange)
+	dst = appendShortBytes(dst, d.Message.RoutingKey)
+	binary.BigEndian.PutUint32(dst[start+3:], uint32(len(dst)-start-7))
+	return append(dst, amqpwire.FrameEnd)
+}
+
+// appendGetOk appends a basic.get-ok method frame.
+func appendGetOk(dst []byte, channel uint16, tag uint64, d *store.Delivery, count uint32) []byte {
+	start := len(dst)
+	dst = append(dst, amqpwire.FrameMethod, byte(channel>>8), byte(channel), 0, 0, 0, 0, 0, 60, 0, 71)
+	dst = binary.BigEndian.AppendUint64(dst, tag)
+	var redelivered byte
+	if d.Redelivered {
+		redelivered = 1
+	}
+	dst = append(dst, redelivered)
+	dst = appendShortBytes(dst, d.Message.Exchange)
+	dst = appendShortBytes(dst, d.Message.RoutingKey)
+	dst = binary.BigEndian.AppendUint32(dst, count)
+	binary.BigEndian.PutUint32(dst[start+3:], uint32(len(dst)-start-7))
+	return append(dst, amqpwire.FrameEnd)
+}
+
+// appendContent appends the content header and body frames of m.
+func appendContent(dst []byte, channel uint16, m *store.Message, frameMax uint32) []byte {
+	dst = amqpwire.AppendHeaderFrame(dst, channel, amqpwire.ClassBasic, uint64(len(m.Body)), m.Properties)
+	return amqpwire.AppendBodyFrames(dst, channel, m.Body, frameMax)
+}
+
+func appendShort(dst []byte, s string) []byte {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	return append(append(dst, byte(len(s))), s...)
+}
+
+func appendShortBytes(dst []byte, s []byte) []byte {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	return append(append(dst, byte(len(s))), s...)
+}
