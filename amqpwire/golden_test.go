@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden frames in testdata/g
 
 // goldenFrames are whole frame sequences as a server or client sends them.
 // The files pin the bytes; TestCrossCheck* shows amqp091-go agrees with them.
-func goldenFrames(t *testing.T) map[string][]byte {
+func goldenFrames(t testing.TB) map[string][]byte {
 	props := allProperties()
 	rawProps, err := props.Append(nil)
 	require.NoError(t, err)

@@ -21,6 +21,11 @@ const captureBodyFrames = 3
 func readCapture(t *testing.T, name string) []Frame {
 	b, err := os.ReadFile(filepath.Join("testdata", "rabbitmq", name+".bin"))
 	require.NoError(t, err)
+	return readFrames(t, b)
+}
+
+// readFrames splits a byte sequence into frames with copied payloads.
+func readFrames(t *testing.T, b []byte) []Frame {
 	r := NewFrameReader(bytes.NewReader(b))
 	r.SetFrameMax(0)
 	var out []Frame
