@@ -1,0 +1,353 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// maxBody caps admin API request bodies (definitions files included).
+const maxBody = 32 << 20
+
+// Importer applies a definitions document atomically. *DB implements it;
+// the admin API answers 501 on POST /api/definitions without it.
+type Importer interface {
+	Import(ctx context.Context, d *Definitions) (uint64, error)
+}
+
+// api serves the RabbitMQ management HTTP API over a Service.
+type api struct {
+	svc      Service
+	sessions Sessions
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// NewAPI returns the admin HTTP API handler. sessions may be nil (meta run
+// on its own): connection, channel and consumer lists are then empty.
+func NewAPI(svc Service, sessions Sessions, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if sessions == nil {
+		sessions = noSessions{}
+	}
+	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+// request is one authenticated call: the caller and the state it sees.
+type request struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	user *User
+	snap *Snapshot
+}
+
+type handler func(rq *request) error
+
+// Access levels by user tag, lowest first.
+const (
+	levelManagement = iota
+	levelPolicymaker
+	levelMonitoring
+	levelAdministrator
+)
+
+func userLevel(u *User) int {
+	level := -1
+	for _, t := range u.Tags {
+		switch t {
+		case "administrator":
+			level = max(level, levelAdministrator)
+		case "monitoring":
+			level = max(level, levelMonitoring)
+		case "policymaker":
+			level = max(level, levelPolicymaker)
+		case "management":
+			level = max(level, levelManagement)
+		}
+	}
+	return level
+}
+
+func (a *api) handle(pattern string, level int, h handler) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		a.serve(w, r, level, h)
+	})
+}
+
+func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler) {
+	name, password, ok := r.BasicAuth()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Basic realm="RabbitMQ Management"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	u, err := a.svc.Authenticate(r.Context(), name, password)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="RabbitMQ Management"`)
+		writeError(w, http.StatusUnauthorized, "not_authorized", "Login failed")
+		return
+	}
+	switch ul := userLevel(u); {
+	case ul < 0:
+		writeError(w, http.StatusUnauthorized, "not_authorised", "Not management user")
+		return
+	case ul < level && level == levelAdministrator:
+		writeError(w, http.StatusUnauthorized, "not_authorised", "Not administrator user")
+		return
+	case ul < level:
+		writeError(w, http.StatusUnauthorized, "not_authorised", "Not monitor user")
+		return
+	}
+	snap, err := a.svc.Snapshot(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := h(&request{w: w, r: r, user: u, snap: snap}); err != nil {
+		a.fail(w, err)
+	}
+}
+
+// apiError is an error already worded for HTTP.
+type apiError struct {
+	status       int
+	kind, reason string
+}
+
+func (e *apiError) Error() string { return e.kind + ": " + e.reason }
+
+func errNotFound() error { return &apiError{http.StatusNotFound, "Object Not Found", "Not Found"} }
+func errBadRequest(reason string) error {
+	return &apiError{http.StatusBadRequest, "bad_request", reason}
+}
+func errNotAuthorised(reason string) error {
+	return &apiError{http.StatusUnauthorized, "not_authorised", reason}
+}
+func errVhostNotFound() error {
+	return &apiError{http.StatusNotFound, "not_found", "vhost_not_found"}
+}
+
+// fail writes err as RabbitMQ's JSON error: {"error": …, "reason": …}.
+func (a *api) fail(w http.ResponseWriter, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		writeError(w, ae.status, ae.kind, ae.reason)
+		return
+	}
+	var me *Error
+	if !errors.As(err, &me) {
+		a.log.Error("admin api", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal_server_error", err.Error())
+		return
+	}
+	status := HTTPStatus(err)
+	switch {
+	case me.Code == CodeNotFound && strings.HasPrefix(me.Text, "NOT_FOUND - no vhost"):
+		writeError(w, http.StatusNotFound, "not_found", "vhost_not_found")
+	case me.Code == CodeNotFound:
+		writeError(w, http.StatusNotFound, "Object Not Found", "Not Found")
+	case status == http.StatusUnauthorized:
+		writeError(w, status, "not_authorised", "Access refused.")
+	case status == http.StatusInternalServerError:
+		a.log.Error("admin api", "err", err)
+		writeError(w, status, "internal_server_error", stripCode(me.Text))
+	default:
+		writeError(w, status, "bad_request", stripCode(me.Text))
+	}
+}
+
+// stripCode drops the "PRECONDITION_FAILED - " prefix of an AMQP reply text.
+func stripCode(text string) string {
+	if i := strings.Index(text, " - "); i > 0 && strings.ToUpper(text[:i]) == text[:i] {
+		return text[i+3:]
+	}
+	return text
+}
+
+func writeError(w http.ResponseWriter, status int, kind, reason string) {
+	writeJSON(w, status, map[string]string{"error": kind, "reason": reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal_server_error","reason":"encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// readBody decodes the request's JSON body into v with numbers kept exact.
+// An empty body decodes as {}.
+func (rq *request) readBody(v any) error {
+	b, err := io.ReadAll(rq.r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{http.StatusRequestEntityTooLarge, "bad_request", "request body too large"}
+		}
+		return errBadRequest("not_json")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		b = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("not_json")
+	}
+	return nil
+}
+
+// created answers a PUT: 201 for a new object, 204 otherwise.
+func (rq *request) created(isNew bool) error {
+	if isNew {
+		rq.w.WriteHeader(http.StatusCreated)
+	} else {
+		rq.w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+func (rq *request) noContent() error {
+	rq.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (rq *request) ok(v any) error {
+	writeJSON(rq.w, http.StatusOK, v)
+	return nil
+}
+
+// vhost reads the {vhost} path value and checks that it exists and that the
+// caller may see it.
+func (rq *request) vhost() (string, error) {
+	v := rq.path("vhost")
+	if !slices.ContainsFunc(rq.snap.Vhosts, func(x Vhost) bool { return x.Name == v }) {
+		return "", errVhostNotFound()
+	}
+	if !rq.canSee(v) {
+		return "", errNotAuthorised("User not authorised to access virtual host")
+	}
+	return v, nil
+}
+
+// canSee: administrators and monitors see every vhost, others the vhosts
+// they have a permission in.
+func (rq *request) canSee(vhost string) bool {
+	if userLevel(rq.user) >= levelMonitoring {
+		return true
+	}
+	return rq.permission(vhost) != nil
+}
+
+func (rq *request) permission(vhost string) *Permission {
+	for i, p := range rq.snap.Permissions {
+		if p.User == rq.user.Name && p.Vhost == vhost {
+			return &rq.snap.Permissions[i]
+		}
+	}
+	return nil
+}
+
+// Access is one of the three permission kinds.
+type Access int
+
+const (
+	AccessConfigure Access = iota
+	AccessWrite
+	AccessRead
+)
+
+// Permits reports whether p grants access to the resource called name, as
+// RabbitMQ decides it: an unanchored regular expression match, with "" read
+// as "^$". The proxy uses the same function for AMQP.
+func Permits(p *Permission, access Access, name string) bool {
+	if p == nil {
+		return false
+	}
+	pattern := [...]string{p.Configure, p.Write, p.Read}[access]
+	if pattern == "" {
+		pattern = "^$"
+	}
+	re, err := regexp.Compile(pattern)
+	return err == nil && re.MatchString(name)
+}
+
+// need checks the caller's vhost permission for a write.
+func (rq *request) need(vhost string, access Access, name string) error {
+	p := rq.permission(vhost)
+	if p == nil {
+		return errNotAuthorised("User not authorised to access virtual host")
+	}
+	if !Permits(p, access, name) {
+		return errNotAuthorised("Access refused.")
+	}
+	return nil
+}
+
+// noSessions stands in when meta runs without a proxy.
+type noSessions struct{}
+
+func (noSessions) Connections() []ConnectionInfo                { return nil }
+func (noSessions) Channels() []ChannelInfo                      { return nil }
+func (noSessions) Consumers() []ConsumerInfo                    { return nil }
+func (noSessions) QueueStats(string, string) (QueueStats, bool) { return QueueStats{}, false }
+func (noSessions) CloseConnection(string, string) bool          { return false }
+
+// slashMark stands for an escaped "/" (%2F, as in the vhost "/") inside a
+// path segment while the mux matches, since ServeMux would clean "%2F" away.
+const slashMark = "\uffff"
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	escaped := r.URL.EscapedPath()
+	if strings.Contains(escaped, "%2F") || strings.Contains(escaped, "%2f") {
+		marked := strings.NewReplacer("%2F", "%EF%BF%BF", "%2f", "%EF%BF%BF").Replace(escaped)
+		if p, err := url.PathUnescape(marked); err == nil {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = p, marked
+			r = r2
+		}
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// path is a path wildcard's value with escaped slashes restored.
+func (rq *request) path(name string) string {
+	return strings.ReplaceAll(rq.r.PathValue(name), slashMark, "/")
+}
+
+// notFound answers unknown paths; a known path with another method gets
+// 405 as from RabbitMQ.
+func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	writeError(w, http.StatusNotFound, "Object Not Found", "Not Found")
+}

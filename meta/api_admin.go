@@ -1,0 +1,445 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+func (a *api) adminRoutes() {
+	m, admin := levelManagement, levelAdministrator
+	a.handle("GET /api/users", admin, a.listUsers)
+	a.handle("GET /api/users/{name}", admin, a.getUser)
+	a.handle("PUT /api/users/{name}", admin, a.putUser)
+	a.handle("DELETE /api/users/{name}", admin, a.deleteUser)
+	a.handle("GET /api/users/{name}/permissions", admin, a.listPermissions)
+	a.handle("GET /api/permissions", admin, a.listPermissions)
+	a.handle("GET /api/permissions/{vhost}/{user}", admin, a.getPermission)
+	a.handle("PUT /api/permissions/{vhost}/{user}", admin, a.putPermission)
+	a.handle("DELETE /api/permissions/{vhost}/{user}", admin, a.deletePermission)
+
+	a.handle("GET /api/policies", m, a.listPolicies)
+	a.handle("GET /api/policies/{vhost}", m, a.listPolicies)
+	a.handle("GET /api/policies/{vhost}/{name}", m, a.getPolicy)
+	a.handle("PUT /api/policies/{vhost}/{name}", levelPolicymaker, a.putPolicy)
+	a.handle("DELETE /api/policies/{vhost}/{name}", levelPolicymaker, a.deletePolicy)
+
+	a.handle("GET /api/connections", m, a.listConnections)
+	a.handle("GET /api/connections/{name}", m, a.getConnection)
+	a.handle("DELETE /api/connections/{name}", m, a.closeConnection)
+	a.handle("GET /api/channels", m, a.listChannels)
+	a.handle("GET /api/consumers", m, a.listConsumers)
+	a.handle("GET /api/consumers/{vhost}", m, a.listConsumers)
+
+	a.handle("GET /api/definitions", admin, a.getDefinitions)
+	a.handle("GET /api/definitions/{vhost}", admin, a.getDefinitions)
+	a.handle("POST /api/definitions", admin, a.postDefinitions)
+	a.handle("POST /api/definitions/{vhost}", admin, a.postDefinitions)
+
+	a.handle("GET /api/warren/snapshot", admin, a.getSnapshot)
+	a.handle("GET /api/warren/changes", admin, a.getChanges)
+}
+
+func (a *api) overview(rq *request) error {
+	var totals QueueStats
+	queues := 0
+	for i := range rq.snap.Queues {
+		q := &rq.snap.Queues[i]
+		if rq.canSee(q.Vhost) {
+			s, _ := a.sessions.QueueStats(q.Vhost, q.Name)
+			totals.Ready += s.Ready
+			totals.Unacked += s.Unacked
+			totals.Consumers += s.Consumers
+			queues++
+		}
+	}
+	exchanges := 0
+	for _, x := range rq.snap.Exchanges {
+		if rq.canSee(x.Vhost) {
+			exchanges++
+		}
+	}
+	types := []map[string]any{}
+	for _, t := range []string{"direct", "fanout", "headers", "topic"} {
+		types = append(types, map[string]any{"name": t, "description": "AMQP " + t + " exchange, as per the AMQP specification", "enabled": true})
+	}
+	node := nodeName()
+	return rq.ok(map[string]any{
+		"management_version": compatVersion, "rabbitmq_version": compatVersion, "product_version": compatVersion,
+		"product_name": "Warren", "rates_mode": "basic", "cluster_name": node, "node": node,
+		"erlang_version": "", "disable_stats": false, "enable_queue_totals": false,
+		"exchange_types": types, "message_stats": map[string]any{}, "statistics_db_event_queue": 0,
+		"queue_totals": map[string]any{
+			"messages": totals.Ready + totals.Unacked, "messages_details": rate(),
+			"messages_ready": totals.Ready, "messages_ready_details": rate(),
+			"messages_unacknowledged": totals.Unacked, "messages_unacknowledged_details": rate(),
+		},
+		"object_totals": map[string]any{
+			"connections": len(a.sessions.Connections()), "channels": len(a.sessions.Channels()),
+			"consumers": totals.Consumers, "exchanges": exchanges, "queues": queues,
+		},
+		"listeners": []any{}, "contexts": []any{},
+	})
+}
+
+func (a *api) listUsers(rq *request) error {
+	out := []map[string]any{}
+	for i := range rq.snap.Users {
+		out = append(out, userJSON(&rq.snap.Users[i]))
+	}
+	return rq.ok(out)
+}
+
+func (rq *request) findUser() (*User, error) {
+	name := rq.path("name")
+	for i := range rq.snap.Users {
+		if u := &rq.snap.Users[i]; u.Name == name {
+			return u, nil
+		}
+	}
+	return nil, errNotFound()
+}
+
+func (a *api) getUser(rq *request) error {
+	u, err := rq.findUser()
+	if err != nil {
+		return err
+	}
+	return rq.ok(userJSON(u))
+}
+
+// userBody is a user as PUT /api/users and definitions files carry it.
+type userBody struct {
+	Name             string   `json:"name"`
+	Password         *string  `json:"password"`
+	PasswordHash     *string  `json:"password_hash"`
+	HashingAlgorithm string   `json:"hashing_algorithm"`
+	Tags             flexTags `json:"tags"`
+}
+
+// user builds the User; legacyAlgorithm is used when the body names none
+// (definitions from old RabbitMQ versions carry md5 hashes).
+func (b *userBody) user(legacyAlgorithm string) (User, error) {
+	u := User{Name: b.Name, Tags: b.Tags}
+	switch {
+	case b.Password != nil:
+		u.PasswordHash, u.HashingAlgorithm = HashPassword(*b.Password), HashSHA256
+	case b.PasswordHash != nil:
+		u.PasswordHash, u.HashingAlgorithm = *b.PasswordHash, b.HashingAlgorithm
+		if u.HashingAlgorithm == "" {
+			u.HashingAlgorithm = legacyAlgorithm
+		}
+	default:
+		return u, errBadRequest("password or password_hash must be set")
+	}
+	return u, nil
+}
+
+func (a *api) putUser(rq *request) error {
+	var body userBody
+	if err := rq.readBody(&body); err != nil {
+		return err
+	}
+	body.Name = rq.path("name")
+	u, err := body.user(HashSHA256)
+	if err != nil {
+		return err
+	}
+	_, findErr := rq.findUser()
+	if _, err := a.svc.PutUser(rq.r.Context(), u); err != nil {
+		return err
+	}
+	return rq.created(findErr != nil)
+}
+
+func (a *api) deleteUser(rq *request) error {
+	u, err := rq.findUser()
+	if err != nil {
+		return err
+	}
+	if _, err := a.svc.DeleteUser(rq.r.Context(), u.Name); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+func (a *api) listPermissions(rq *request) error {
+	vhost, user := rq.path("vhost"), rq.path("name")
+	if vhost != "" {
+		if _, err := rq.vhost(); err != nil {
+			return errNotFound()
+		}
+	}
+	if user != "" {
+		if _, err := rq.findUser(); err != nil {
+			return err
+		}
+	}
+	out := []map[string]any{}
+	for i := range rq.snap.Permissions {
+		p := &rq.snap.Permissions[i]
+		if (vhost == "" || p.Vhost == vhost) && (user == "" || p.User == user) {
+			out = append(out, permissionJSON(p))
+		}
+	}
+	return rq.ok(out)
+}
+
+func (rq *request) findPermission() (*Permission, error) {
+	vhost, user := rq.path("vhost"), rq.path("user")
+	for i := range rq.snap.Permissions {
+		if p := &rq.snap.Permissions[i]; p.Vhost == vhost && p.User == user {
+			return p, nil
+		}
+	}
+	return nil, errNotFound()
+}
+
+func (a *api) getPermission(rq *request) error {
+	p, err := rq.findPermission()
+	if err != nil {
+		return err
+	}
+	return rq.ok(permissionJSON(p))
+}
+
+func (a *api) putPermission(rq *request) error {
+	var body struct{ Configure, Write, Read string }
+	if err := rq.readBody(&body); err != nil {
+		return err
+	}
+	vhost, err := rq.vhost()
+	if err != nil {
+		return err
+	}
+	user := rq.path("user")
+	_, findErr := rq.findPermission()
+	p := Permission{User: user, Vhost: vhost, Configure: body.Configure, Write: body.Write, Read: body.Read}
+	if _, err := a.svc.PutPermission(rq.r.Context(), p); err != nil {
+		var me *Error
+		if errors.As(err, &me) && me.Code == CodeNotFound {
+			return errBadRequest("user_not_found")
+		}
+		return err
+	}
+	return rq.created(findErr != nil)
+}
+
+func (a *api) deletePermission(rq *request) error {
+	p, err := rq.findPermission()
+	if err != nil {
+		return err
+	}
+	if _, err := a.svc.DeletePermission(rq.r.Context(), p.User, p.Vhost); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+func (a *api) listPolicies(rq *request) error {
+	vhost, only, err := rq.vhostFilter()
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for i := range rq.snap.Policies {
+		p := &rq.snap.Policies[i]
+		if (!only || p.Vhost == vhost) && rq.canSee(p.Vhost) {
+			out = append(out, policyJSON(p))
+		}
+	}
+	return rq.ok(out)
+}
+
+func (rq *request) findPolicy() (*Policy, error) {
+	vhost, err := rq.vhost()
+	if err != nil {
+		return nil, errNotFound()
+	}
+	name := rq.path("name")
+	for i := range rq.snap.Policies {
+		if p := &rq.snap.Policies[i]; p.Vhost == vhost && p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, errNotFound()
+}
+
+func (a *api) getPolicy(rq *request) error {
+	p, err := rq.findPolicy()
+	if err != nil {
+		return err
+	}
+	return rq.ok(policyJSON(p))
+}
+
+// policyBody is a policy as PUT /api/policies and definitions carry it.
+type policyBody struct {
+	Vhost      string         `json:"vhost"`
+	Name       string         `json:"name"`
+	Pattern    string         `json:"pattern"`
+	ApplyTo    string         `json:"apply-to"`
+	Definition map[string]any `json:"definition"`
+	Priority   flexInt        `json:"priority"`
+}
+
+func (b *policyBody) policy() Policy {
+	return Policy{Vhost: b.Vhost, Name: b.Name, Pattern: b.Pattern, ApplyTo: b.ApplyTo,
+		Definition: argsFromJSON(b.Definition), Priority: int(b.Priority)}
+}
+
+func (a *api) putPolicy(rq *request) error {
+	var body policyBody
+	if err := rq.readBody(&body); err != nil {
+		return err
+	}
+	vhost, err := rq.vhost()
+	if err != nil {
+		return err
+	}
+	body.Vhost, body.Name = vhost, rq.path("name")
+	_, findErr := rq.findPolicy()
+	if _, err := a.svc.PutPolicy(rq.r.Context(), body.policy()); err != nil {
+		return err
+	}
+	return rq.created(findErr != nil)
+}
+
+func (a *api) deletePolicy(rq *request) error {
+	p, err := rq.findPolicy()
+	if err != nil {
+		return err
+	}
+	if _, err := a.svc.DeletePolicy(rq.r.Context(), p.Vhost, p.Name); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+// ownsOrMonitors: monitors and administrators see every session, others
+// their own.
+func (rq *request) ownsOrMonitors(user string) bool {
+	return user == rq.user.Name || userLevel(rq.user) >= levelMonitoring
+}
+
+func (a *api) connectionsByName() map[string]*ConnectionInfo {
+	conns := a.sessions.Connections()
+	byName := make(map[string]*ConnectionInfo, len(conns))
+	for i := range conns {
+		byName[conns[i].Name] = &conns[i]
+	}
+	return byName
+}
+
+func (a *api) listConnections(rq *request) error {
+	out := []map[string]any{}
+	for _, c := range a.sessions.Connections() {
+		if rq.ownsOrMonitors(c.User) {
+			out = append(out, connectionJSON(&c))
+		}
+	}
+	return rq.ok(out)
+}
+
+func (a *api) getConnection(rq *request) error {
+	c, ok := a.connectionsByName()[rq.path("name")]
+	if !ok || !rq.ownsOrMonitors(c.User) {
+		return errNotFound()
+	}
+	return rq.ok(connectionJSON(c))
+}
+
+func (a *api) closeConnection(rq *request) error {
+	name := rq.path("name")
+	c, ok := a.connectionsByName()[name]
+	if !ok || !rq.ownsOrMonitors(c.User) {
+		return errNotFound()
+	}
+	reason := rq.r.Header.Get("X-Reason")
+	if reason == "" {
+		reason = "Closed via management plugin"
+	}
+	if !a.sessions.CloseConnection(name, reason) {
+		return errNotFound()
+	}
+	return rq.noContent()
+}
+
+func (a *api) listChannels(rq *request) error {
+	conns := a.connectionsByName()
+	out := []map[string]any{}
+	for _, c := range a.sessions.Channels() {
+		if rq.ownsOrMonitors(c.User) {
+			out = append(out, channelJSON(&c, conns[c.Connection]))
+		}
+	}
+	return rq.ok(out)
+}
+
+func (a *api) listConsumers(rq *request) error {
+	vhost, only, err := rq.vhostFilter()
+	if err != nil {
+		return err
+	}
+	conns := a.connectionsByName()
+	out := []map[string]any{}
+	for _, c := range a.sessions.Consumers() {
+		conn := conns[c.Connection]
+		if (!only || c.Vhost == vhost) && rq.canSee(c.Vhost) && (conn == nil || rq.ownsOrMonitors(conn.User)) {
+			out = append(out, consumerJSON(&c, conn))
+		}
+	}
+	return rq.ok(out)
+}
+
+func (a *api) getSnapshot(rq *request) error {
+	return rq.ok(rq.snap)
+}
+
+// maxFeedBatch bounds one HTTP change-feed answer.
+const maxFeedBatch = 1000
+
+// getChanges is the change feed for remote proxies: GET
+// /api/warren/changes?since=R&wait=25s answers the changes after R, or
+// waits up to wait (default 25s, at most 60s) and answers [] (HTTP 200).
+// 410 Gone means R is compacted: GET /api/warren/snapshot.
+func (a *api) getChanges(rq *request) error {
+	q := rq.r.URL.Query()
+	since, err := strconv.ParseUint(q.Get("since"), 10, 64)
+	if err != nil {
+		return errBadRequest("since must be a revision number")
+	}
+	wait := 25 * time.Second
+	if w := q.Get("wait"); w != "" {
+		if wait, err = time.ParseDuration(w); err != nil {
+			return errBadRequest("wait must be a duration")
+		}
+		wait = min(wait, 60*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(rq.r.Context(), wait)
+	defer cancel()
+	var chs []Change
+	if db, ok := a.svc.(*DB); ok {
+		chs, err = db.changes(ctx, since, maxFeedBatch)
+	} else {
+		chs, err = a.svc.Changes(ctx, since)
+	}
+	switch {
+	case errors.Is(err, ErrCompacted):
+		return &apiError{http.StatusGone, "compacted", ErrCompacted.Error()}
+	case ctx.Err() != nil && rq.r.Context().Err() == nil:
+		chs = []Change{}
+	case err != nil:
+		return err
+	}
+	b, err := json.Marshal(chs)
+	if err != nil {
+		return err
+	}
+	rq.w.Header().Set("Content-Type", "application/json")
+	_, _ = rq.w.Write(b)
+	return nil
+}
