@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type backend interface {
 	saveMark(g *group) error
 	saveDropGroup(id GroupID) error
 	saveDropTopic(id TopicID, end Position) error
+	needIndexCheckpoint() bool
+	saveIndexCheckpoint(pos Position, topics map[TopicID]*topicIndex) error
+	// compact rewrites the state log when it grew too big (or force).
+	compact(n *namespace, force bool) error
 	close() error
 }
 
@@ -122,8 +127,13 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 	e := entryOf(msg, pos, size, keyHash(n.seed, msg.RoutingKey))
 	x.add(e)
 	n.mu.revs.note(msg.Revision, pos)
+	if len(x.mem) >= indexBatch {
+		if err := x.flush(); err != nil {
+			return pos, err
+		}
+	}
 	if n.mu.appends++; n.mu.appends%retainEvery == 0 {
-		if err := n.retainLocked(); err != nil {
+		if err := n.housekeepLocked(); err != nil {
 			return pos, err
 		}
 	}
@@ -139,6 +149,51 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 		}
 	}
 	return pos, nil
+}
+
+// indexBatch is how many index entries a topic buffers before writing them.
+const indexBatch = 1024
+
+// housekeepLocked runs every retainEvery appends: retention, the index
+// checkpoint and state-log compaction.
+func (n *namespace) housekeepLocked() error {
+	if err := n.retainLocked(); err != nil {
+		return err
+	}
+	if n.be.needIndexCheckpoint() {
+		if err := n.checkpointIndexesLocked(); err != nil {
+			return err
+		}
+	}
+	return n.be.compact(n, false)
+}
+
+// checkpointIndexesLocked writes every buffered index entry and records
+// that the index files are complete up to the tail.
+func (n *namespace) checkpointIndexesLocked() error {
+	tail := n.be.tail()
+	for _, x := range n.mu.topics {
+		if err := x.flush(); err != nil {
+			return err
+		}
+	}
+	return n.be.saveIndexCheckpoint(tail, n.mu.topics)
+}
+
+// shutdownLocked closes the namespace: indexes flushed and checkpointed,
+// then the backend closed (a final flush and sync).
+func (n *namespace) shutdownLocked() error {
+	if n.mu.closed {
+		return nil
+	}
+	err := n.checkpointIndexesLocked()
+	for _, x := range n.mu.topics {
+		if x.file != nil {
+			err = errors.Join(err, x.file.close())
+		}
+	}
+	n.closeLocked()
+	return errors.Join(err, n.be.close())
 }
 
 // WhenDurable implements Namespace.

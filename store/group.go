@@ -43,12 +43,14 @@ type group struct {
 	pending  map[Position]*inflight
 	requeue  posHeap
 	skip     rangeSet // finished positions ahead of the cursor (recovery)
-	mark     Position // delivered-up-to: below it a pop says redelivered
-	markSave Position // mark as last persisted
-	acks     int      // acks since the last checkpoint
-	stats    GroupStats
-	memo     memo
-	notify   chan struct{}
+	// redeliverBelow is the delivered-up-to mark recovered at open: a
+	// record below it may have been delivered before the restart.
+	redeliverBelow Position
+	markSave       Position // delivered-up-to mark as persisted (ahead of the cursor)
+	acks           int      // acks since the last checkpoint
+	stats          GroupStats
+	memo           memo
+	notify         chan struct{}
 }
 
 const maxEndedBindings = 64
@@ -91,7 +93,7 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	}
 	tail := n.be.tail()
 	g.origin = n.mu.revs.start(minFrom, n.mu.boot, tail)
-	g.cursor, g.mark, g.markSave = g.origin, g.origin, g.origin
+	g.cursor, g.markSave = g.origin, g.origin
 	if err := n.attachLocked(g); err != nil {
 		return err
 	}

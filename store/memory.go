@@ -148,3 +148,8 @@ func (l *memLog) saveMark(*group) error                 { return nil }
 func (l *memLog) saveDropGroup(GroupID) error           { return nil }
 func (l *memLog) saveDropTopic(TopicID, Position) error { return nil }
 func (l *memLog) close() error                          { return nil }
+
+func (l *memLog) needIndexCheckpoint() bool      { return false }
+func (l *memLog) compact(*namespace, bool) error { return nil }
+
+func (l *memLog) saveIndexCheckpoint(Position, map[TopicID]*topicIndex) error { return nil }

@@ -60,11 +60,10 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 	}
 	n.leaseLocked(o, now.Add(lease))
 	if g.durable && g.cursor > g.markSave {
-		g.mark = g.cursor + markSlack
+		g.markSave = g.cursor + markSlack
 		if serr := n.be.saveMark(g); serr != nil {
 			return out, serr
 		}
-		g.markSave = g.mark
 	}
 	return out, err
 }
@@ -104,7 +103,7 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		}
 		in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1}
 		g.pending[e.pos] = in
-		picked = append(picked, pick{in, e.pos < g.mark && g.durable})
+		picked = append(picked, pick{in, e.pos < g.redeliverBelow})
 	}
 	return picked, nil
 }

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// fileIndex is a topic's index file, %d.idx: fixed-size entries, never
+// fsynced (rebuilt from the log), created on the first write.
+type fileIndex struct {
+	fsys    FS
+	path    string
+	topic   TopicID
+	f       File
+	n       int64
+	scratch []byte
+}
+
+func indexName(t TopicID) string { return strconv.FormatUint(uint64(t), 10) + ".idx" }
+
+// listIndexes returns the topics that have index files in dir.
+func listIndexes(fsys FS, dir string) ([]TopicID, error) {
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []TopicID
+	for _, n := range names {
+		base, ok := strings.CutSuffix(n, ".idx")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseUint(base, 10, 64); err == nil {
+			out = append(out, TopicID(v))
+		}
+	}
+	return out, nil
+}
+
+func newFileIndex(fsys FS, dir string, t TopicID) *fileIndex {
+	return &fileIndex{fsys: fsys, path: filepath.Join(dir, indexName(t)), topic: t}
+}
+
+func (x *fileIndex) open() error {
+	if x.f != nil {
+		return nil
+	}
+	f, err := x.fsys.OpenFile(x.path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	x.f = f
+	return nil
+}
+
+func (x *fileIndex) count() int64 { return x.n }
+
+func (x *fileIndex) readAt(ord int64, dst []entry) (int, error) {
+	k := min(int64(len(dst)), x.n-ord)
+	if k <= 0 {
+		return 0, nil
+	}
+	if err := x.open(); err != nil {
+		return 0, err
+	}
+	b := grow(x.scratch, int(k)*entrySize)
+	x.scratch = b
+	if _, err := x.f.ReadAt(b, ord*entrySize); err != nil {
+		return 0, fmt.Errorf("store: read index %s: %w", x.path, err)
+	}
+	for i := range int(k) {
+		if !dst[i].decode(b[i*entrySize:], x.topic) {
+			return i, fmt.Errorf("%w: index %s entry %d", ErrCorrupt, x.path, ord+int64(i))
+		}
+	}
+	return int(k), nil
+}
+
+func (x *fileIndex) write(es []entry) error {
+	if err := x.open(); err != nil {
+		return err
+	}
+	b := grow(x.scratch, len(es)*entrySize)
+	x.scratch = b
+	for i := range es {
+		es[i].encode(b[i*entrySize:])
+	}
+	if _, err := x.f.WriteAt(b, x.n*entrySize); err != nil {
+		return fmt.Errorf("store: write index %s: %w", x.path, err)
+	}
+	x.n += int64(len(es))
+	return nil
+}
+
+func (x *fileIndex) close() error {
+	if x.f == nil {
+		return nil
+	}
+	err := x.f.Close()
+	x.f = nil
+	return err
+}
+
+func (x *fileIndex) remove() error {
+	err := x.close()
+	if rerr := x.fsys.Remove(x.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = errors.Join(err, rerr)
+	}
+	return err
+}
+
+// validate keeps the longest prefix of entries that decode, grow in
+// position and lie below end; it returns the last valid position (or
+// ok=false when none).
+func (x *fileIndex) validate(end Position) (last Position, ok bool, err error) {
+	if err := x.open(); err != nil {
+		return 0, false, err
+	}
+	size, err := x.f.Size()
+	if err != nil {
+		return 0, false, err
+	}
+	total := size / entrySize
+	buf := make([]byte, 4096*entrySize)
+	var valid int64
+	for valid < total {
+		k := min(total-valid, 4096)
+		if _, err := x.f.ReadAt(buf[:k*entrySize], valid*entrySize); err != nil {
+			return 0, false, err
+		}
+		for i := range k {
+			var e entry
+			if !e.decode(buf[i*entrySize:], x.topic) || e.pos >= end || (ok && e.pos <= last) {
+				x.n = valid
+				return last, ok, x.f.Truncate(valid * entrySize)
+			}
+			last, ok = e.pos, true
+			valid++
+		}
+	}
+	x.n = valid
+	if size != valid*entrySize {
+		return last, ok, x.f.Truncate(valid * entrySize)
+	}
+	return last, ok, nil
+}

@@ -1,0 +1,307 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// writeChunk is how many appended bytes are buffered before they are
+// handed to the OS outside a flush.
+const writeChunk = 256 << 10
+
+// fileLog is the file backend of one namespace: the segmented commit log,
+// its flusher, the index files and the group-state log. Its mutex nests
+// inside namespace.mu; the flusher takes only fileLog.mu.
+type fileLog struct {
+	opts   Options
+	log    *slog.Logger
+	dir    string // the namespace directory
+	logDir string
+	idxDir string
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+
+	mu struct {
+		sync.Mutex
+		segs      []*segment
+		head      Position // first byte still on disk
+		buf       []byte   // appended, not yet written, bytes of the last segment
+		end       Position // next append position
+		written   Position
+		durable   Position
+		err       error // sticky: the log stopped
+		waiters   []waiter
+		state     stateLog
+		closed    bool
+		idxCkpt   Position // index files complete below it (as persisted)
+		idxCounts map[TopicID]int64
+		retired   []File // closed by the flusher's next cycle
+	}
+}
+
+type waiter struct {
+	pos  Position
+	done func(error)
+}
+
+func (l *fileLog) active() *segment { return l.mu.segs[len(l.mu.segs)-1] }
+
+// stopLocked makes err sticky: every later write fails with ErrStopped.
+func (l *fileLog) stopLocked(err error) error {
+	if l.mu.err == nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("%w: %w", ErrDiskFull, err)
+		}
+		l.mu.err = fmt.Errorf("%w: %w", ErrStopped, err)
+		l.log.Error("store: log stopped", "dir", l.dir, "err", err)
+	}
+	return l.mu.err
+}
+
+func (l *fileLog) append(msg *Message) (Position, int, error) {
+	if err := checkMessage(msg, l.opts.MaxMessageSize); err != nil {
+		return 0, 0, err
+	}
+	n := recordSize(msg)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.err != nil {
+		return 0, 0, l.mu.err
+	}
+	act := l.active()
+	if int64(l.mu.end-act.base)+int64(n) > l.opts.SegmentSize && l.mu.end > act.base {
+		if err := l.rollLocked(); err != nil {
+			return 0, 0, l.stopLocked(err)
+		}
+	}
+	pos := l.mu.end
+	l.mu.buf = appendRecord(l.mu.buf, msg)
+	l.mu.end += Position(n)
+	if len(l.mu.buf) >= writeChunk {
+		if err := l.writeLocked(); err != nil {
+			return pos, n, err
+		}
+	}
+	return pos, n, nil
+}
+
+// writeLocked hands the buffered bytes to the OS.
+func (l *fileLog) writeLocked() error {
+	if len(l.mu.buf) == 0 || l.mu.err != nil {
+		return l.mu.err
+	}
+	act := l.active()
+	if _, err := act.f.WriteAt(l.mu.buf, act.size); err != nil {
+		return l.stopLocked(err)
+	}
+	act.size += int64(len(l.mu.buf))
+	l.mu.written = act.end()
+	if cap(l.mu.buf) > 4*writeChunk {
+		l.mu.buf = nil
+	} else {
+		l.mu.buf = l.mu.buf[:0]
+	}
+	return nil
+}
+
+// rollLocked closes the active segment durably and starts the next one,
+// making the new file's directory entry durable too.
+func (l *fileLog) rollLocked() error {
+	if err := l.writeLocked(); err != nil {
+		return err
+	}
+	act := l.active()
+	if err := act.f.Sync(); err != nil {
+		return err
+	}
+	act.synced = act.size
+	seg, err := openSegment(l.opts.FS, l.logDir, l.mu.end, true, l.opts.Now())
+	if err != nil {
+		return err
+	}
+	if err := l.opts.FS.SyncDir(l.logDir); err != nil {
+		return errors.Join(err, seg.f.Close())
+	}
+	l.mu.segs = append(l.mu.segs, seg)
+	return nil
+}
+
+func (l *fileLog) tail() Position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.end
+}
+
+func (l *fileLog) segmentLocked(pos Position) *segment {
+	i := sort.Search(len(l.mu.segs), func(i int) bool { return l.mu.segs[i].base > pos }) - 1
+	if i < 0 {
+		return nil
+	}
+	return l.mu.segs[i]
+}
+
+// read returns the record at pos: from the write buffer when it has not
+// reached the OS yet, else with pread into dst.
+func (l *fileLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
+	dst = grow(dst, int(size))
+	l.mu.Lock()
+	if pos >= l.mu.written {
+		off := int(pos - l.mu.written)
+		if off+int(size) > len(l.mu.buf) {
+			l.mu.Unlock()
+			return nil, fmt.Errorf("%w: no record at %d", ErrCorrupt, pos)
+		}
+		copy(dst, l.mu.buf[off:off+int(size)])
+		l.mu.Unlock()
+		return dst, nil
+	}
+	seg, head := l.segmentLocked(pos), l.mu.head
+	l.mu.Unlock()
+	if seg == nil || pos < head {
+		return nil, fmt.Errorf("%w: position %d is below the log head", ErrCorrupt, pos)
+	}
+	if _, err := seg.f.ReadAt(dst, int64(pos-seg.base)); err != nil {
+		return nil, fmt.Errorf("store: read %s at %d: %w", seg.path, pos-seg.base, err)
+	}
+	return dst, nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) >= n {
+		return b[:n]
+	}
+	return make([]byte, n)
+}
+
+func (l *fileLog) whenDurable(pos Position, done func(error)) {
+	l.mu.Lock()
+	l.mu.waiters = append(l.mu.waiters, waiter{pos, done})
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run is the flusher: it writes and fdatasyncs when someone waits (Sync)
+// or every interval, then calls back the waiters the flush covers.
+func (l *fileLog) run() {
+	defer close(l.done)
+	t := time.NewTicker(l.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			l.cycle(true)
+			return
+		case <-l.kick:
+			l.cycle(l.opts.Flush == Sync)
+		case <-t.C:
+			l.cycle(true)
+		}
+	}
+}
+
+// cycle is one flush. Data segments are synced before the state log, so a
+// durable state record never refers to a record that is not durable.
+func (l *fileLog) cycle(sync bool) {
+	l.mu.Lock()
+	for _, f := range l.mu.retired {
+		_ = f.Close()
+	}
+	l.mu.retired = nil
+	_ = l.writeLocked()
+	_ = l.mu.state.writeLocked(l)
+	target := l.mu.written
+	var segs []*segment
+	for _, s := range l.mu.segs {
+		if s.synced < s.size {
+			segs = append(segs, s)
+		}
+	}
+	st := l.mu.state.f
+	err := l.mu.err
+	l.mu.Unlock()
+	if err == nil && sync {
+		for _, s := range segs {
+			if err = s.f.Sync(); err != nil {
+				break
+			}
+		}
+		if err == nil && st != nil {
+			err = st.Sync()
+		}
+	}
+	l.mu.Lock()
+	if err != nil {
+		err = l.stopLocked(err)
+	} else if sync {
+		l.mu.durable = max(l.mu.durable, target)
+		for _, s := range segs {
+			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
+		}
+	}
+	fire := l.takeWaitersLocked(err)
+	l.mu.Unlock()
+	for _, w := range fire {
+		w.done(err)
+	}
+}
+
+func (l *fileLog) takeWaitersLocked(err error) []waiter {
+	limit := l.mu.durable
+	if l.opts.Flush == Async {
+		limit = l.mu.written
+	}
+	var fire []waiter
+	keep := l.mu.waiters[:0]
+	for _, w := range l.mu.waiters {
+		if err != nil || w.pos < limit {
+			fire = append(fire, w)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(l.mu.waiters[len(keep):])
+	l.mu.waiters = keep
+	return fire
+}
+
+func (l *fileLog) close() error {
+	l.mu.Lock()
+	if l.mu.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	if l.mu.err != nil && !errors.Is(l.mu.err, ErrClosed) {
+		errs = append(errs, l.mu.err)
+	}
+	for _, s := range l.mu.segs {
+		errs = append(errs, s.f.Close())
+	}
+	for _, f := range l.mu.retired {
+		errs = append(errs, f.Close())
+	}
+	if l.mu.state.f != nil {
+		errs = append(errs, l.mu.state.f.Close())
+	}
+	for _, w := range l.mu.waiters {
+		w.done(ErrClosed)
+	}
+	l.mu.waiters = nil
+	l.mu.err = ErrClosed
+	return errors.Join(errs...)
+}
