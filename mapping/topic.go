@@ -87,7 +87,7 @@ func (t Topic) Key() string { return t.key }
 
 // Match reports whether routingKey matches the binding key, exactly as
 // RabbitMQ 3.10's topic exchange decides it.
-func (t Topic) Match(routingKey []byte) bool {
+func (t *Topic) Match(routingKey []byte) bool {
 	switch t.shape {
 	case shapeLiteral:
 		return string(routingKey) == t.key
@@ -101,14 +101,14 @@ func (t Topic) Match(routingKey []byte) bool {
 }
 
 // MatchString is Match for a string routing key.
-func (t Topic) MatchString(routingKey string) bool {
+func (t *Topic) MatchString(routingKey string) bool {
 	// The conversion does not escape, so it does not allocate.
 	return t.Match([]byte(routingKey))
 }
 
 // matchNoHash matches a key of literals and stars: the routing key must have
 // as many words, each equal to its literal or under a star.
-func (t Topic) matchNoHash(key []byte) bool {
+func (t *Topic) matchNoHash(key []byte) bool {
 	if len(key) == 0 {
 		return false // zero words, and the binding key has at least one
 	}
@@ -117,9 +117,12 @@ func (t Topic) matchNoHash(key []byte) bool {
 		if !more {
 			return false // the routing key has fewer words
 		}
-		var word []byte
-		word, pos, more = nextWord(key, pos)
-		if t.toks[i].kind == tokLiteral && string(word) != t.toks[i].lit {
+		if t.toks[i].kind == tokStar {
+			_, pos, more = nextWord(key, pos)
+			continue
+		}
+		var ok bool
+		if pos, more, ok = matchLiteral(key, pos, t.toks[i].lit); !ok {
 			return false
 		}
 	}
@@ -132,7 +135,7 @@ func (t Topic) matchNoHash(key []byte) bool {
 // stars consume exactly one word each, so revisiting only the last "#" is
 // enough (the classic argument for '*' in glob matching), and the work is
 // bounded by words × tokens.
-func (t Topic) matchGeneral(key []byte) bool {
+func (t *Topic) matchGeneral(key []byte) bool {
 	toks := t.toks
 	p, pos, more := 0, 0, len(key) > 0
 	backTok, backPos := -1, 0
@@ -140,6 +143,9 @@ func (t Topic) matchGeneral(key []byte) bool {
 		if p < len(toks) {
 			switch tk := toks[p]; tk.kind {
 			case tokHash:
+				if p == len(toks)-1 {
+					return true // a final "#" takes whatever is left
+				}
 				backTok, backPos = p, pos
 				p++
 				continue
@@ -148,8 +154,7 @@ func (t Topic) matchGeneral(key []byte) bool {
 				p++
 				continue
 			default:
-				word, np, nm := nextWord(key, pos)
-				if string(word) == tk.lit {
+				if np, nm, ok := matchLiteral(key, pos, tk.lit); ok {
 					pos, more = np, nm
 					p++
 					continue
@@ -177,6 +182,19 @@ func nextWord(key []byte, pos int) (word []byte, next int, more bool) {
 		return key[pos:], len(key), false
 	}
 	return key[pos : pos+i], pos + i + 1, true
+}
+
+// matchLiteral reports whether the word of key starting at pos is lit and
+// returns what nextWord would, without scanning for the '.'.
+func matchLiteral(key []byte, pos int, lit string) (next int, more, ok bool) {
+	end := pos + len(lit)
+	if end > len(key) || string(key[pos:end]) != lit {
+		return 0, false, false
+	}
+	if end == len(key) {
+		return end, false, true
+	}
+	return end + 1, true, key[end] == '.'
 }
 
 // cutWord is nextWord for strings, used when compiling.
