@@ -132,3 +132,7 @@ func closeReason(t *testing.T, ch *amqp.Channel, f func() error) *amqp.Error {
 	}
 	return nil
 }
+
+func metaBinding(vhost, source, queue, key string) meta.Binding {
+	return meta.Binding{Vhost: vhost, Source: source, Destination: queue, DestinationType: meta.DestQueue, RoutingKey: key}
+}

@@ -72,7 +72,7 @@ func walkBindings(vs *vhostState, xs *exchangeState, rk, props []byte, rt *route
 		return
 	}
 	for _, b := range xs.out {
-		if !b.filter.filter.Match(rk, props) {
+		if !b.filter.Match(rk, props) {
 			continue
 		}
 		switch b.b.DestinationType {

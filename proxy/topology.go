@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warren-mq/warren/mapping"
 	"github.com/warren-mq/warren/meta"
 	"github.com/warren-mq/warren/store"
 )
@@ -64,7 +65,7 @@ type queueState struct {
 // bindingState is a binding with its compiled filter.
 type bindingState struct {
 	b      meta.Binding
-	filter filterSpec
+	filter mapping.Filter
 	key    string
 }
 
@@ -413,9 +414,8 @@ const maxPathDepth = 16
 // one store binding per path from an exchange to the queue.
 func (t *topology) ensureJobLocked(vs *vhostState, qs *queueState, rev uint64) groupJob {
 	cfg := &store.GroupConfig{Durable: qs.q.Durable, Revision: rev}
-	all := matchAllFilter()
 	cfg.Bindings = append(cfg.Bindings, store.Binding{
-		Key: "default", Topic: store.TopicID(qs.q.ID), Filter: all.filter, Spec: all.spec,
+		Key: "default", Topic: store.TopicID(qs.q.ID), Filter: matchAll, Spec: matchAll.Spec(),
 	})
 	for _, b := range qs.in {
 		t.pathsLocked(vs, cfg, b.b.Source, b.filter, b.b.From, "q:"+b.key, 0, nil)
@@ -425,7 +425,7 @@ func (t *topology) ensureJobLocked(vs *vhostState, qs *queueState, rev uint64) g
 
 // pathsLocked adds the path from exchange name (with the combined filter f
 // of the path so far) and recurses into the exchanges bound to it.
-func (t *topology) pathsLocked(vs *vhostState, cfg *store.GroupConfig, name string, f filterSpec, from uint64, key string, depth int, seen []string) {
+func (t *topology) pathsLocked(vs *vhostState, cfg *store.GroupConfig, name string, f mapping.Filter, from uint64, key string, depth int, seen []string) {
 	xs := vs.exchanges[name]
 	if xs == nil || depth > maxPathDepth {
 		return
@@ -437,7 +437,7 @@ func (t *topology) pathsLocked(vs *vhostState, cfg *store.GroupConfig, name stri
 	}
 	seen = append(seen, name)
 	cfg.Bindings = append(cfg.Bindings, store.Binding{
-		Key: key, Topic: store.TopicID(xs.x.ID), Filter: f.filter, Spec: f.spec, From: from,
+		Key: key, Topic: store.TopicID(xs.x.ID), Filter: f, Spec: f.Spec(), From: from,
 	})
 	for _, b := range xs.in {
 		t.pathsLocked(vs, cfg, b.b.Source, andFilter(b.filter, f), max(from, b.b.From), "x:"+b.key+"|"+key, depth+1, seen)
