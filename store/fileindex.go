@@ -114,9 +114,10 @@ func (x *fileIndex) remove() error {
 }
 
 // validate keeps the longest prefix of entries that decode, grow in
-// position and lie below end; it returns the last valid position (or
-// ok=false when none).
-func (x *fileIndex) validate(end Position) (last Position, ok bool, err error) {
+// position and lie below end; it returns the position just past the last
+// valid entry's record (ok=false when there is none).
+func (x *fileIndex) validate(end Position) (next Position, ok bool, err error) {
+	var last Position
 	if err := x.open(); err != nil {
 		return 0, false, err
 	}
@@ -134,11 +135,11 @@ func (x *fileIndex) validate(end Position) (last Position, ok bool, err error) {
 		}
 		for i := range k {
 			var e entry
-			if !e.decode(buf[i*entrySize:], x.topic) || e.pos >= end || (ok && e.pos <= last) {
+			if !e.decode(buf[i*entrySize:], x.topic) || e.pos+Position(e.size) > end || (ok && e.pos < last) {
 				x.n = valid
 				return last, ok, x.f.Truncate(valid * entrySize)
 			}
-			last, ok = e.pos, true
+			last, ok = e.pos+Position(e.size), true
 			valid++
 		}
 	}

@@ -169,7 +169,7 @@ func (n *namespace) rebuildIndexes(l *fileLog, rs *recState) error {
 		if fi.n < rs.idxCounts[t] {
 			from := head
 			if ok {
-				from = p + 1
+				from = p
 			}
 			scanFrom = min(scanFrom, from)
 			l.log.Warn("store: index file damaged, rebuilding", "topic", uint64(t), "from", uint64(from))
@@ -197,7 +197,7 @@ func (n *namespace) indexRange(l *fileLog, from Position, last map[TopicID]Posit
 			if _, ok := n.mu.dropped[m.Topic]; ok {
 				return nil
 			}
-			if p, ok := last[m.Topic]; ok && pos <= p {
+			if p, ok := last[m.Topic]; ok && pos < p {
 				return nil
 			}
 			x, err := n.indexLocked(m.Topic)

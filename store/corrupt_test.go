@@ -1,0 +1,107 @@
+package store_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warren-mq/warren/store"
+	"github.com/warren-mq/warren/store/storetest"
+)
+
+// fillStore writes n messages to a durable group in a fresh store and
+// returns the store directory and the positions.
+func fillStore(t *testing.T, n int) (string, []store.Position) {
+	dir := t.TempDir()
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, crashGroup))
+	var ps []store.Position
+	for i := range n {
+		p, err := ns.Append(storetest.Msg(1, 1, "k", fmt.Sprintf("message %03d", i)))
+		require.NoError(t, err)
+		ps = append(ps, p)
+	}
+	require.NoError(t, s.Close())
+	return dir, ps
+}
+
+func lastSegment(t *testing.T, dir string) string {
+	segs, err := filepath.Glob(filepath.Join(dir, "ns-*", "log", "*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, segs)
+	sort.Strings(segs)
+	return segs[len(segs)-1]
+}
+
+func flipByte(t *testing.T, path string, off int64) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, off)
+	require.NoError(t, err)
+	b[0] ^= 0x5a
+	_, err = f.WriteAt(b, off)
+	require.NoError(t, err)
+}
+
+func TestTornTailIsTruncated(t *testing.T) {
+	dir, _ := fillStore(t, 50)
+	seg := lastSegment(t, dir)
+	st, err := os.Stat(seg)
+	require.NoError(t, err)
+	flipByte(t, seg, st.Size()-3) // inside the last record's body
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	ds, err := ns.Pop(1, 1, 100, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 49, "the torn last record is dropped, the others stay")
+	require.Equal(t, "message 048", string(ds[48].Message.Body))
+	// The log continues cleanly after the truncation point.
+	p, err := ns.Append(storetest.Msg(1, 1, "k", "after"))
+	require.NoError(t, err)
+	require.Equal(t, ds[48].Position+71, p, "52-byte header, 8 bytes of exchange, key and properties, 11 of body")
+}
+
+func TestMiddleCorruptionIsReported(t *testing.T) {
+	dir, ps := fillStore(t, 50)
+	seg := lastSegment(t, dir)
+	base := segmentBase(t, seg)
+	// Flip a byte inside record 10 of the last segment.
+	var target store.Position
+	for _, p := range ps {
+		if p >= base {
+			target = p
+			break
+		}
+	}
+	target += 10 * 64
+	for _, p := range ps {
+		if p > target {
+			break
+		}
+		target = p
+	}
+	flipByte(t, seg, int64(target-base)+20)
+	_, err := store.Open(fileOptions(dir))
+	require.ErrorIs(t, err, store.ErrCorrupt)
+	require.Contains(t, err.Error(), fmt.Sprintf("position %d", target))
+}
+
+func segmentBase(t *testing.T, path string) store.Position {
+	var b uint64
+	_, err := fmt.Sscanf(filepath.Base(path), "%020d.log", &b)
+	require.NoError(t, err)
+	return store.Position(b)
+}
