@@ -49,12 +49,22 @@ func newTestAPI(t *testing.T) (*DB, *httptest.Server) {
 	return db, srv
 }
 
+// do calls the API as user (password "guest" for guest, "pw" otherwise).
 func do(t *testing.T, srv *httptest.Server, method, path, user, body string) (int, string) {
+	t.Helper()
+	password := "pw"
+	if user == "guest" {
+		password = "guest"
+	}
+	return doAs(t, srv, method, path, user, password, body)
+}
+
+func doAs(t *testing.T, srv *httptest.Server, method, path, user, password, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	if user != "" {
-		req.SetBasicAuth(user, map[string]string{"guest": "guest"}[user]+map[bool]string{true: "pw"}[user != "guest"])
+		req.SetBasicAuth(user, password)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

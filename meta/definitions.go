@@ -64,7 +64,13 @@ func (tx *txn) importTopology(d *Definitions) error {
 		}
 	}
 	for _, b := range d.Bindings {
-		if err := tx.bind(b); err != nil {
+		// RabbitMQ skips bindings whose ends are missing, and its own
+		// exports leave internal exchanges out while keeping their
+		// bindings.
+		var me *Error
+		if err := tx.bind(b); errors.As(err, &me) && me.Code == CodeNotFound {
+			tx.db.log.Warn("definitions: binding skipped", "vhost", b.Vhost, "source", b.Source, "destination", b.Destination, "reason", me.Text)
+		} else if err != nil {
 			return err
 		}
 	}
