@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/warren-mq/warren/mapping"
+	"github.com/warren-mq/warren/meta"
+	"github.com/warren-mq/warren/proxy"
+	"github.com/warren-mq/warren/store"
+)
+
+// allInOne wires meta, store and proxy into one process.
+func allInOne(cfg config, logger *slog.Logger) fx.Option {
+	return fx.Options(
+		fx.Supply(
+			store.Options{
+				Dir:           filepath.Join(cfg.DataDir, "store"),
+				Flush:         store.Sync,
+				CompileFilter: mapping.CompileFilter,
+				Logger:        logger.With("component", "store"),
+			},
+			meta.Options{
+				Path:   filepath.Join(cfg.DataDir, "meta.db"),
+				Logger: logger.With("component", "meta"),
+			},
+			meta.HTTPOptions{
+				Addr:   cfg.HTTPAddr,
+				Logger: logger.With("component", "http"),
+			},
+			proxy.Config{
+				AMQPAddr: cfg.AMQPAddr,
+				Logger:   logger.With("component", "proxy"),
+			},
+		),
+		fx.Invoke(func() error { return ensureDir(cfg.DataDir) }),
+		store.Module,
+		meta.Module,
+		proxy.Module,
+		meta.HTTPModule,
+		pprofServer(cfg.PprofAddr, logger),
+	)
+}
+
+// pprofServer serves net/http/pprof on addr (loopback only, checked by
+// parseConfig); an empty addr serves nothing.
+func pprofServer(addr string, logger *slog.Logger) fx.Option {
+	if addr == "" {
+		return fx.Options()
+	}
+	return fx.Invoke(func(lc fx.Lifecycle) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan struct{})
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return err
+				}
+				logger.Info("pprof listening", "addr", ln.Addr().String())
+				go func() {
+					defer close(done)
+					if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						logger.Error("pprof server", "err", err)
+					}
+				}()
+				return nil
+			},
+			OnStop: func(ctx context.Context) error {
+				err := srv.Shutdown(ctx)
+				<-done
+				return err
+			},
+		})
+	})
+}

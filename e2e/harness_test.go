@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// warrenBinary is the binary built by TestMain for spawned brokers.
+var warrenBinary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	if os.Getenv("WARREN_E2E_URL") == "" {
+		dir, err := os.MkdirTemp("", "warren-e2e-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		warrenBinary = filepath.Join(dir, "warren")
+		build := exec.Command("go", "build", "-o", warrenBinary, "../cmd/warren")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: building warren:", err)
+			return 1
+		}
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: leaked goroutines:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// broker is the server under test: a spawned warren or an external broker.
+type broker struct {
+	URL  string // amqp://guest:guest@host:port/
+	HTTP string // http://host:port of the admin API
+
+	t        *testing.T
+	external bool
+	amqpAddr string
+	httpAddr string
+	dataDir  string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+}
+
+// startBroker gives the test a broker, stopped at cleanup.
+func startBroker(t *testing.T) *broker {
+	t.Helper()
+	if url := os.Getenv("WARREN_E2E_URL"); url != "" {
+		return &broker{URL: url, HTTP: os.Getenv("WARREN_E2E_HTTP"), t: t, external: true}
+	}
+	b := &broker{
+		t:        t,
+		amqpAddr: freeAddr(t),
+		httpAddr: freeAddr(t),
+		dataDir:  t.TempDir(),
+	}
+	b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
+	b.HTTP = "http://" + b.httpAddr
+	b.start()
+	t.Cleanup(b.stop)
+	return b
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func (b *broker) start() {
+	b.t.Helper()
+	cmd := exec.Command(warrenBinary,
+		"--amqp-addr", b.amqpAddr,
+		"--http-addr", b.httpAddr,
+		"--data-dir", b.dataDir)
+	cmd.Stdout = &testWriter{t: b.t, prefix: "warren: "}
+	cmd.Stderr = cmd.Stdout
+	require.NoError(b.t, cmd.Start())
+	b.cmd = cmd
+	b.exited = make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(b.exited)
+	}()
+	require.Eventually(b.t, func() bool {
+		c, err := net.DialTimeout("tcp", b.amqpAddr, 100*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}, 15*time.Second, 20*time.Millisecond, "warren did not start listening on %s", b.amqpAddr)
+}
+
+// stop shuts the spawned broker down with SIGTERM, as an operator would.
+func (b *broker) stop() {
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.exited:
+	case <-time.After(15 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.exited
+		b.t.Errorf("warren did not exit within 15 s of SIGTERM")
+	}
+	b.cmd = nil
+}
+
+// restart stops the broker cleanly and starts it again on the same data.
+func (b *broker) restart() {
+	b.t.Helper()
+	if b.external {
+		script := os.Getenv("WARREN_E2E_RESTART_CMD")
+		require.NotEmpty(b.t, script, "restart against an external broker needs WARREN_E2E_RESTART_CMD")
+		out, err := exec.Command("sh", "-c", script).CombinedOutput()
+		require.NoError(b.t, err, "restart command: %s", out)
+		b.waitAMQP()
+		return
+	}
+	b.stop()
+	b.start()
+}
+
+// waitAMQP waits until an AMQP connection succeeds.
+func (b *broker) waitAMQP() {
+	b.t.Helper()
+	require.Eventually(b.t, func() bool {
+		c, err := amqp.Dial(b.URL)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}, 60*time.Second, 100*time.Millisecond)
+}
+
+// dial opens a client connection closed at cleanup.
+func (b *broker) dial() *amqp.Connection {
+	b.t.Helper()
+	c, err := amqp.Dial(b.URL)
+	require.NoError(b.t, err)
+	b.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// channel opens a connection and a channel on it.
+func (b *broker) channel() *amqp.Channel {
+	b.t.Helper()
+	ch, err := b.dial().Channel()
+	require.NoError(b.t, err)
+	return ch
+}
+
+// uniqueName gives a queue or exchange name no other test or run uses, so the
+// suite can share one external broker.
+func uniqueName(t *testing.T, what string) string {
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	return fmt.Sprintf("e2e-%s-%s-%d", name, what, time.Now().UnixNano())
+}
+
+// deleteQueueAtCleanup removes a durable queue from an external broker.
+func deleteQueueAtCleanup(b *broker, name string) {
+	b.t.Cleanup(func() {
+		c, err := amqp.Dial(b.URL)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if ch, err := c.Channel(); err == nil {
+			_, _ = ch.QueueDelete(name, false, false, false)
+		}
+	})
+}
+
+type testWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.t.Log(w.prefix + line)
+	}
+	return len(p), nil
+}
+
+// ctx gives a bounded context for one client call.
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// dialQuiet opens a channel for cleanup work without failing the test.
+func (b *broker) dialQuiet() (*amqp.Channel, error) {
+	c, err := amqp.Dial(b.URL)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := c.Channel()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return ch, nil
+}
