@@ -3,6 +3,9 @@
 // --http-addr), the store (commit log under --data-dir) and MQ-Proxy (AMQP on
 // --amqp-addr). SIGTERM or SIGINT shut it down cleanly: connections are
 // closed with 320 CONNECTION_FORCED and the store is flushed before exit.
+//
+// `warren bench` is the load tool: it drives any AMQP 0-9-1 URL (see
+// bench.go).
 package main
 
 import (
@@ -28,6 +31,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:])
+	}
 	cfg, err := parseConfig(args, os.Getenv, os.Stderr)
 	if err != nil {
 		return err
