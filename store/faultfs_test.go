@@ -1,0 +1,221 @@
+package store_test
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/warren-mq/warren/store"
+)
+
+// faultFS is an in-memory store.FS that models power loss (only synced
+// bytes and synced directory entries survive crash) and injects errors.
+type faultFS struct {
+	mu        sync.Mutex
+	files     map[string]*memFile
+	durable   map[string]*memFile // directory entries made durable
+	dirs      map[string]bool
+	failSync  atomic.Bool
+	failWrite atomic.Bool
+}
+
+type memFile struct {
+	mu     sync.Mutex
+	data   []byte
+	synced []byte
+}
+
+func newFaultFS() *faultFS {
+	return &faultFS{files: map[string]*memFile{}, durable: map[string]*memFile{}, dirs: map[string]bool{}}
+}
+
+// crash returns the file system as a power loss at this moment leaves it.
+func (f *faultFS) crash() *faultFS {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := newFaultFS()
+	for d := range f.dirs {
+		c.dirs[d] = true
+	}
+	for name, mf := range f.durable {
+		mf.mu.Lock()
+		nf := &memFile{data: append([]byte(nil), mf.synced...), synced: append([]byte(nil), mf.synced...)}
+		mf.mu.Unlock()
+		c.files[name], c.durable[name] = nf, nf
+	}
+	return c
+}
+
+type memHandle struct {
+	fs *faultFS
+	f  *memFile
+}
+
+func (f *faultFS) OpenFile(name string, flag int, _ os.FileMode) (store.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mf := f.files[name]
+	switch {
+	case mf == nil && flag&os.O_CREATE == 0:
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrNotExist}
+	case mf != nil && flag&os.O_EXCL != 0:
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrExist}
+	case mf == nil:
+		mf = &memFile{}
+		f.files[name] = mf
+	case flag&os.O_TRUNC != 0:
+		mf.mu.Lock()
+		mf.data = nil
+		mf.mu.Unlock()
+	}
+	return &memHandle{fs: f, f: mf}, nil
+}
+
+func (f *faultFS) MkdirAll(p string, _ os.FileMode) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ; p != "/" && p != "."; p = path.Dir(p) {
+		f.dirs[p] = true
+	}
+	return nil
+}
+
+func (f *faultFS) Remove(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.files[name] == nil {
+		return &os.PathError{Op: "remove", Path: name, Err: os.ErrNotExist}
+	}
+	delete(f.files, name)
+	return nil
+}
+
+func (f *faultFS) RemoveAll(p string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name := range f.files {
+		if name == p || strings.HasPrefix(name, p+"/") {
+			delete(f.files, name)
+		}
+	}
+	for d := range f.dirs {
+		if d == p || strings.HasPrefix(d, p+"/") {
+			delete(f.dirs, d)
+		}
+	}
+	return nil
+}
+
+func (f *faultFS) Rename(from, to string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mf := f.files[from]
+	if mf == nil {
+		return &os.PathError{Op: "rename", Path: from, Err: os.ErrNotExist}
+	}
+	delete(f.files, from)
+	f.files[to] = mf
+	return nil
+}
+
+func (f *faultFS) ReadDir(dir string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.dirs[dir] {
+		return nil, &os.PathError{Op: "readdir", Path: dir, Err: os.ErrNotExist}
+	}
+	seen := map[string]bool{}
+	for name := range f.files {
+		if path.Dir(name) == dir {
+			seen[path.Base(name)] = true
+		}
+	}
+	for d := range f.dirs {
+		if path.Dir(d) == dir {
+			seen[path.Base(d)] = true
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (f *faultFS) SyncDir(dir string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name := range f.durable {
+		if path.Dir(name) == dir && f.files[name] == nil {
+			delete(f.durable, name)
+		}
+	}
+	for name, mf := range f.files {
+		if path.Dir(name) == dir {
+			f.durable[name] = mf
+		}
+	}
+	return nil
+}
+
+func (h *memHandle) ReadAt(b []byte, off int64) (int, error) {
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	if off >= int64(len(h.f.data)) {
+		return 0, io.EOF
+	}
+	n := copy(b, h.f.data[off:])
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (h *memHandle) WriteAt(b []byte, off int64) (int, error) {
+	if h.fs.failWrite.Load() {
+		return 0, &os.PathError{Op: "write", Path: "fault", Err: syscall.ENOSPC}
+	}
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	if need := off + int64(len(b)); need > int64(len(h.f.data)) {
+		h.f.data = append(h.f.data, make([]byte, need-int64(len(h.f.data)))...)
+	}
+	copy(h.f.data[off:], b)
+	return len(b), nil
+}
+
+func (h *memHandle) Sync() error {
+	if h.fs.failSync.Load() {
+		return errors.New("fault: fsync failed")
+	}
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	h.f.synced = append(h.f.synced[:0], h.f.data...)
+	return nil
+}
+
+func (h *memHandle) Truncate(size int64) error {
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	if size < int64(len(h.f.data)) {
+		h.f.data = h.f.data[:size]
+	} else {
+		h.f.data = append(h.f.data, make([]byte, size-int64(len(h.f.data)))...)
+	}
+	return nil
+}
+
+func (h *memHandle) Size() (int64, error) {
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	return int64(len(h.f.data)), nil
+}
+
+func (h *memHandle) Close() error { return nil }
