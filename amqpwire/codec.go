@@ -123,15 +123,14 @@ func (d *decoder) table(t *Table) {
 	*t = v
 }
 
+// truncated records that a length points past the end of the data. Every
+// error is a new value, so callers may keep or change it.
 func (d *decoder) truncated() {
 	if d.err == nil {
-		d.err = errTruncated
+		d.err = &Error{Code: FrameError, Text: "FRAME_ERROR - data ends before its announced length"}
 	}
 	d.b = nil
 }
-
-// errTruncated is never returned as is: finish copies it with the method ids.
-var errTruncated = &Error{Code: FrameError, Text: "FRAME_ERROR - method arguments end early"}
 
 // finish reports the first error, or trailing bytes, naming the method.
 func (d *decoder) finish(classID, methodID uint16) error {
@@ -142,12 +141,11 @@ func (d *decoder) finish(classID, methodID uint16) error {
 	if e == nil {
 		return nil
 	}
-	out := *e
-	out.ClassID, out.MethodID = classID, methodID
+	e.ClassID, e.MethodID = classID, methodID
 	if m := newMethod(classID, methodID); m != nil {
-		out.Text += " (" + m.Name() + ")"
+		e.Text += " (" + m.Name() + ")"
 	}
-	return &out
+	return e
 }
 
 func asError(err error) *Error {

@@ -95,7 +95,19 @@
 // FrameError (501) for lengths past the end, trailing bytes, a bad frame
 // end or a frame over frame_max; SyntaxError (502) for a malformed table;
 // NotImplemented (540) or CommandInvalid (503) for an unknown class or
-// method.
+// method. RabbitMQ 3.10 itself answers 501 to truncated or trailing
+// arguments and simply drops the connection on an unknown method.
+//
+// # Tests
+//
+// Besides round trips of every method, type and property: testdata/golden
+// pins our bytes (rewrite with -update), testdata/rabbitmq holds frames
+// recorded from a real RabbitMQ (capture_rabbitmq_test.go, build tag
+// rabbitmq), and the TestCrossCheck tests run an amqp091-go client against a
+// fake server built on this package. Fuzz and benchmark by hand:
+//
+//	go test -run='^$' -fuzz='^FuzzFrameReader$' -fuzztime=2m -parallel=1 ./amqpwire/
+//	go test -run='^$' -bench=. -benchmem ./amqpwire/
 package amqpwire
 
 //go:generate go run gen.go
