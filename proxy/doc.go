@@ -2,4 +2,60 @@
 // state machines, routing against a binding snapshot that follows meta's
 // change feed, and consumers served from store groups. Apart from live
 // sessions it holds no state.
+//
+// # Goroutines
+//
+// A connection has exactly two goroutines:
+//
+//	           frames                                       one write per wake-up
+//	socket ──────────────▶ reader ──▶ channel state machines      ▲
+//	                         │    (publish: route + Append)       │
+//	                         │    (ack/nack: store.Ack/Nack)      │
+//	                         ▼                                    │
+//	                     conn.mu.out ◀── flusher (WhenDurable) ── confirms
+//	                         │
+//	                         ▼
+//	                      writer ── pump: store.Pop for consumers
+//	                                with credit, basic.deliver
+//
+// The reader decodes frames and drives the channels; channels are state
+// machines, not goroutines. Everything that goes out — replies, deliveries,
+// confirms, basic.return, heartbeats — is appended to one outbound buffer
+// under conn.mu; the writer swaps it out and writes it in one call whenever
+// it is woken, so a burst of frames costs one syscall. The reader never waits
+// for fsync: a confirm for a persistent message on a durable queue is sent
+// from the store's WhenDurable callback, which only appends to the buffer.
+//
+// Deliveries are pulled, not pushed: each queue with consumers on this proxy
+// has one watcher goroutine (registry.go) waiting on the store's Notify
+// channel; it marks the queue's consumers ready and wakes their writers,
+// which Pop at most the consumer's remaining credit (prefetch per consumer
+// and per channel). Every channel is its own store owner, so closing a
+// channel or a connection is one store.Release.
+//
+// # Locks
+//
+// Order: Server.mu, registry.mu, conn.mu; topology.mu is taken alone. None
+// of them is held while calling the store or meta, except that the topology
+// follower holds nothing while it runs EnsureGroup/DropGroup.
+//
+// # Topology and routing
+//
+// topology.go keeps per vhost the exchanges, queues and bindings, loaded
+// from meta.Snapshot and updated by one goroutine from meta.Changes. A
+// declare or bind answers only once the snapshot reached the revision meta
+// returned (read-your-writes). A publish is routed under the read lock and
+// appended ONCE to a topic: the queue's own topic for the default exchange,
+// else the exchange's topic (or its alternate exchange's when nothing
+// matched). The record carries the snapshot revision; each queue's store
+// group gets one binding per path from an exchange to the queue (direct
+// bindings and exchange-to-exchange chains, whose filters are the AND of the
+// hops), so mandatory/NO_ROUTE decided here and the group's read-time filter
+// agree.
+//
+// # Errors
+//
+// Handlers return a *protoError carrying reply code, text, class and
+// method; the reader closes the channel for soft codes (403, 404, 405, 406,
+// 311-313) and the connection for hard ones, as RabbitMQ does.
 package proxy

@@ -27,15 +27,21 @@ func TestMain(m *testing.M) {
 type testServer struct {
 	*Server
 	md  *meta.DB
-	st  store.Store
-	url string
+	st      store.Store
+	url     string
+	stopped bool
 }
 
-func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
+func startServer(t testing.TB, mutate ...func(*Config)) *testServer {
 	t.Helper()
 	md, err := meta.Open(meta.Options{Path: filepath.Join(t.TempDir(), "meta.db")})
 	require.NoError(t, err)
-	st := store.NewMemory()
+	return startWith(t, md, store.NewMemory(), mutate...)
+}
+
+// startWith starts a server over md and st; cleanup closes all three.
+func startWith(t testing.TB, md *meta.DB, st store.Store, mutate ...func(*Config)) *testServer {
+	t.Helper()
 	cfg := Config{AMQPAddr: "127.0.0.1:0", Heartbeat: 60}
 	if os.Getenv("PROXY_TEST_LOG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -47,14 +53,21 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	ts := &testServer{Server: s, md: md, st: st, url: fmt.Sprintf("amqp://guest:guest@%s/", s.Addr())}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, s.Close(ctx))
-		require.NoError(t, st.Close())
-		require.NoError(t, md.Close())
-	})
+	t.Cleanup(func() { ts.stop(t) })
 	return ts
+}
+
+// stop closes the server, its store and meta; it may run more than once.
+func (ts *testServer) stop(t testing.TB) {
+	if ts.stopped {
+		return
+	}
+	ts.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, ts.Close(ctx))
+	require.NoError(t, ts.st.Close())
+	require.NoError(t, ts.md.Close())
 }
 
 // dial opens a client connection, closed at cleanup.
