@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 // in a temporary directory.
 type testServer struct {
 	*Server
-	md  *meta.DB
+	md      *meta.DB
 	st      store.Store
 	url     string
 	stopped bool
