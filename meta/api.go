@@ -29,6 +29,7 @@ type api struct {
 	sessions Sessions
 	log      *slog.Logger
 	mux      *http.ServeMux
+	maxBody  int64
 }
 
 // NewAPI returns the admin HTTP API handler. sessions may be nil (meta run
@@ -40,7 +41,11 @@ func NewAPI(svc Service, sessions Sessions, log *slog.Logger) http.Handler {
 	if sessions == nil {
 		sessions = noSessions{}
 	}
-	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux()}
+	return newAPI(svc, sessions, log, maxBody)
+}
+
+func newAPI(svc Service, sessions Sessions, log *slog.Logger, limit int64) *api {
+	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit}
 	a.routes()
 	return a
 }
@@ -115,7 +120,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler
 		a.fail(w, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, a.maxBody)
 	if err := h(&request{w: w, r: r, user: u, snap: snap}); err != nil {
 		a.fail(w, err)
 	}

@@ -41,6 +41,7 @@ func (a *api) adminRoutes() {
 
 	a.handle("GET /api/warren/snapshot", admin, a.getSnapshot)
 	a.handle("GET /api/warren/changes", admin, a.getChanges)
+	a.handle("POST /api/warren/authenticate", admin, a.authenticate)
 }
 
 func (a *api) overview(rq *request) error {
@@ -442,4 +443,25 @@ func (a *api) getChanges(rq *request) error {
 	rq.w.Header().Set("Content-Type", "application/json")
 	_, _ = rq.w.Write(b)
 	return nil
+}
+
+// authenticate checks another user's credentials for a remote proxy:
+// 200 with the user (hash left out), 403 when refused.
+func (a *api) authenticate(rq *request) error {
+	var body struct{ Username, Password string }
+	if err := rq.readBody(&body); err != nil {
+		return err
+	}
+	u, err := a.svc.Authenticate(rq.r.Context(), body.Username, body.Password)
+	if err != nil {
+		var me *Error
+		if errors.As(err, &me) && me.Code == CodeAccessRefused {
+			writeError(rq.w, http.StatusForbidden, "access_refused", "Login refused")
+			return nil
+		}
+		return err
+	}
+	out := *u
+	out.PasswordHash = ""
+	return rq.ok(out)
 }

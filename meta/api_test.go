@@ -33,9 +33,13 @@ func (f fakeSessions) CloseConnection(name, reason string) bool {
 	return name == "127.0.0.1:5000 -> 127.0.0.1:5672"
 }
 
+// testMaxBody keeps the body-cap test cheap; definitions files fit.
+const testMaxBody = 1 << 20
+
 func newTestAPI(t *testing.T) (*DB, *httptest.Server) {
 	db := openTestDB(t, "")
-	srv := httptest.NewServer(NewAPI(db, fakeSessions{stats: map[string]QueueStats{"//q": {Ready: 3, Unacked: 2, Consumers: 1}}}, nil))
+	sessions := fakeSessions{stats: map[string]QueueStats{"//q": {Ready: 3, Unacked: 2, Consumers: 1}}}
+	srv := httptest.NewServer(newAPI(db, sessions, nil, testMaxBody))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	_, err := db.PutUser(ctx, User{Name: "mgmt", PasswordHash: HashPassword("pw"), Tags: []string{"management"}})
@@ -114,7 +118,7 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"put user", "PUT", "/api/users/bob", "guest", `{"password":"x","tags":"management,monitoring"}`, 201, ""},
 		{"permission unknown user", "PUT", "/api/permissions/%2F/nobody", "guest", `{"configure":".*","write":".*","read":".*"}`, 400, ""},
 		{"policy", "PUT", "/api/policies/%2F/p", "guest", `{"pattern":"^q","definition":{"max-length":5},"apply-to":"queues","priority":"2"}`, 201, ""},
-		{"body too large", "PUT", "/api/queues/%2F/big", "guest", `{"arguments":{"x":"` + strings.Repeat("a", maxBody) + `"}}`, 413, ""},
+		{"body too large", "PUT", "/api/queues/%2F/big", "guest", `{"arguments":{"x":"` + strings.Repeat("a", testMaxBody) + `"}}`, 413, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,9 @@ type Options struct {
 	FeedSize int
 	// OpenTimeout bounds the wait for bbolt's file lock (default 5s).
 	OpenTimeout time.Duration
+	// NoSync skips fsync on commit: for throwaway data (tests) only, as a
+	// crash may then lose or corrupt the file.
+	NoSync bool
 }
 
 // Bucket names. Keys inside a bucket are the object's names joined by a zero
@@ -89,7 +92,7 @@ func Open(opts Options) (*DB, error) {
 	if opts.OpenTimeout <= 0 {
 		opts.OpenTimeout = 5 * time.Second
 	}
-	b, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	b, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("meta: open %s: %w", opts.Path, err)
 	}

@@ -16,7 +16,7 @@ func openTestDB(t *testing.T, path string) *DB {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "meta.db")
 	}
-	db, err := Open(Options{Path: path})
+	db, err := Open(Options{Path: path, NoSync: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
