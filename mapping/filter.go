@@ -231,7 +231,7 @@ type headersFilter struct {
 }
 
 func (f *headersFilter) Match(_, properties []byte) bool { return f.headers.Match(properties) }
-func (f *headersFilter) NeedsProperties() bool           { return true }
+func (f *headersFilter) NeedsProperties() bool           { return f.headers.NeedsHeaders() }
 func (f *headersFilter) Spec() []byte                    { return f.spec }
 func (f *headersFilter) Kind() Kind                      { return KindHeaders }
 

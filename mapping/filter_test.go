@@ -84,7 +84,7 @@ func TestHeadersSpecRoundTrip(t *testing.T) {
 		require.NoError(t, err, b.Name)
 		back, err := CompileFilter(f.Spec())
 		require.NoError(t, err, b.Name)
-		assert.True(t, back.NeedsProperties())
+		assert.Equal(t, f.NeedsProperties(), back.NeedsProperties(), b.Name)
 		for _, m := range msgs {
 			props := messageProps(m)
 			assert.Equal(t, f.Match(nil, props), back.Match(nil, props), "%s / %s", b.Name, m.Name)

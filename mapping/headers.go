@@ -149,6 +149,11 @@ func (h *Headers) MatchHeaders(headers []byte) bool {
 	return false
 }
 
+// NeedsHeaders reports whether the verdict depends on the message: false
+// when no argument takes part, because "all" then matches every message
+// and "any" none.
+func (h *Headers) NeedsHeaders() bool { return len(h.args) > 0 }
+
 // Match reports whether a message with the given AMQP basic property block
 // matches. A block that does not parse counts as one without headers.
 func (h *Headers) Match(properties []byte) bool {
