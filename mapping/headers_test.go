@@ -136,6 +136,7 @@ func readTSV(t *testing.T, path string, cols int) [][]string {
 func TestHeadersGolden(t *testing.T) {
 	rows := readTSV(t, "testdata/headers_golden.tsv", 5)
 	require.GreaterOrEqual(t, len(rows), 80)
+	require.Len(t, rows, len(golden.HeaderBindings)*len(golden.HeaderMessages), "every case recorded")
 	var matched int
 	for _, row := range rows {
 		b := findCase(t, golden.HeaderBindings, row[0])
@@ -168,7 +169,7 @@ func TestHeadersGolden(t *testing.T) {
 // RabbitMQ refuses, with its reply text.
 func TestHeadersBindErrors(t *testing.T) {
 	rows := readTSV(t, "testdata/headers_bind_errors.tsv", 4)
-	require.NotEmpty(t, rows)
+	require.Len(t, rows, len(golden.HeaderBindErrors), "every case recorded")
 	for _, row := range rows {
 		c := findCase(t, golden.HeaderBindErrors, row[0])
 		require.Equal(t, "406", row[2])

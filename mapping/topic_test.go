@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/warren-mq/warren/mapping/internal/golden"
 )
 
 // refSplit splits a key into words the way RabbitMQ's split_topic_key does:
@@ -150,6 +152,13 @@ func readTopicGolden(t testing.TB) []goldenTopicRow {
 func TestTopicGolden(t *testing.T) {
 	rows := readTopicGolden(t)
 	require.GreaterOrEqual(t, len(rows), 80)
+	// Every case of mapping/internal/golden was recorded, in order: a case
+	// added without re-running goldengen fails here.
+	require.Len(t, rows, len(golden.TopicBindingKeys)*len(golden.TopicRoutingKeys))
+	for i, r := range rows {
+		require.Equal(t, golden.TopicBindingKeys[i/len(golden.TopicRoutingKeys)], r.binding, "row %d", i)
+		require.Equal(t, golden.TopicRoutingKeys[i%len(golden.TopicRoutingKeys)], r.routing, "row %d", i)
+	}
 	var matched int
 	for _, r := range rows {
 		c := CompileTopic(r.binding)
