@@ -95,7 +95,7 @@ type httpParams struct {
 
 // HTTPModule serves the admin API on HTTPOptions.Addr, using the Sessions
 // the proxy provides when there is one.
-var HTTPModule = fx.Module("meta-http", fx.Invoke(startHTTP))
+var HTTPModule = fx.Module("meta-http", fx.Provide(startHTTP), fx.Invoke(func(*HTTPServer) {}))
 
 func startHTTP(p httpParams) *HTTPServer {
 	s := NewHTTPServer(p.Options, NewAPI(p.Service, p.Sessions, p.Options.Logger))
