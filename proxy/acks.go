@@ -38,6 +38,12 @@ func (l *unackedList) reset() {
 	l.live = 0
 }
 
+// has reports whether tag names a live delivery.
+func (l *unackedList) has(tag uint64) bool {
+	i := sort.Search(len(l.items), func(i int) bool { return l.items[i].tag >= tag })
+	return i < len(l.items) && l.items[i].tag == tag && !l.items[i].done
+}
+
 // take removes and appends to dst the deliveries settled by (tag,
 // multiple), following RabbitMQ: tag must name a live delivery, except that
 // tag 0 with multiple settles everything. ok is false for an unknown tag.

@@ -408,3 +408,81 @@ func TestDuplicateConsumerTag(t *testing.T) {
 	_, err = ch.Consume("dq", "t1", false, false, false, false, nil)
 	requireAMQPError(t, err, 530, "NOT_ALLOWED - attempt to reuse consumer tag 't1'")
 }
+
+func TestConsumerPriorities(t *testing.T) {
+	ts := startServer(t)
+	c, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("prio", false, false, false, false, nil)
+	require.NoError(t, err)
+	hi, err := c.Channel()
+	require.NoError(t, err)
+	require.NoError(t, hi.Qos(2, 0, false))
+	dhi, err := hi.Consume("prio", "hi", false, false, false, false, amqp.Table{"x-priority": int32(10)})
+	require.NoError(t, err)
+	lo, err := c.Channel()
+	require.NoError(t, err)
+	dlo, err := lo.Consume("prio", "lo", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	for i := 0; i < 10; i++ {
+		require.NoError(t, ch.Publish("", "prio", false, false, amqp.Publishing{Body: []byte{byte(i)}}))
+	}
+	// The high-priority consumer takes what its prefetch allows; the rest
+	// goes to the low-priority one only because the high one is blocked.
+	h1, h2 := recv(t, dhi), recv(t, dhi)
+	for i := 0; i < 8; i++ {
+		recv(t, dlo)
+	}
+	noDelivery(t, dhi)
+	require.NoError(t, h1.Ack(false))
+	require.NoError(t, h2.Ack(false))
+
+	// With credit, the high-priority consumer gets everything.
+	for i := 0; i < 2; i++ {
+		require.NoError(t, ch.Publish("", "prio", false, false, amqp.Publishing{Body: []byte{byte(i)}}))
+	}
+	recv(t, dhi)
+	recv(t, dhi)
+	noDelivery(t, dlo)
+}
+
+func TestTransactions(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("txq", true, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch.Tx())
+	require.NoError(t, ch.Publish("", "txq", false, false, amqp.Publishing{DeliveryMode: 2, Body: []byte("a")}))
+	require.NoError(t, ch.Publish("", "txq", false, false, amqp.Publishing{Body: []byte("b")}))
+	q, err := ch.QueueDeclarePassive("txq", true, false, false, false, nil)
+	require.NoError(t, err)
+	require.Zero(t, q.Messages, "nothing before commit")
+	require.NoError(t, ch.TxRollback())
+	require.NoError(t, ch.Publish("", "txq", false, false, amqp.Publishing{DeliveryMode: 2, Body: []byte("c")}))
+	require.NoError(t, ch.TxCommit())
+	q, err = ch.QueueDeclarePassive("txq", true, false, false, false, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, q.Messages)
+
+	// Acks wait for the commit too.
+	d, ok, err := ch.Get("txq", false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "c", string(d.Body))
+	require.NoError(t, d.Ack(false))
+	require.NoError(t, ch.TxRollback())
+	st, _ := ts.QueueStats("/", "txq")
+	require.Equal(t, uint64(1), st.Unacked)
+	require.NoError(t, d.Ack(false))
+	require.NoError(t, ch.TxCommit())
+	st, _ = ts.QueueStats("/", "txq")
+	require.Zero(t, st.Unacked)
+
+	requireAMQPError(t, ch.Confirm(false), 406, "PRECONDITION_FAILED - cannot switch from tx to confirm mode")
+
+	_, ch = ts.channel(t)
+	require.NoError(t, ch.Confirm(false))
+	requireAMQPError(t, ch.Tx(), 406, "PRECONDITION_FAILED - cannot switch from confirm to tx mode")
+	_, ch = ts.channel(t)
+	requireAMQPError(t, ch.TxCommit(), 406, "PRECONDITION_FAILED - channel is not transactional")
+}

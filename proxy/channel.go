@@ -34,8 +34,9 @@ type channel struct {
 	bodySize   uint64
 	xbuf       []byte // exchange name bytes for store.Message
 	confirm    bool
-	pubSeq     uint64 // last publish sequence number in confirm mode
-	lastQueue  string // last declared queue, for empty queue names
+	tx         *txState // nil unless tx.select
+	pubSeq     uint64   // last publish sequence number in confirm mode
+	lastQueue  string   // last declared queue, for empty queue names
 	flow       bool
 	rkbuf      []byte
 	settleBuf  []unacked
@@ -201,8 +202,6 @@ func (ch *channel) dispatch(m amqpwire.Method) error {
 		return ch.channelFlow(m)
 	case *amqpwire.ConfirmSelect:
 		return ch.confirmSelect(m)
-	case *amqpwire.TxSelect, *amqpwire.TxCommit, *amqpwire.TxRollback:
-		return errorf(amqpwire.NotImplemented, m, "transactions (%s) are not implemented yet", m.Name())
 	}
 	switch m.ClassID() {
 	case amqpwire.ClassExchange:
@@ -211,6 +210,8 @@ func (ch *channel) dispatch(m amqpwire.Method) error {
 		return ch.dispatchQueue(m)
 	case amqpwire.ClassBasic:
 		return ch.dispatchBasic(m)
+	case amqpwire.ClassTx:
+		return ch.dispatchTx(m)
 	}
 	return errorf(amqpwire.CommandInvalid, m, "%s is not valid on a channel", m.Name())
 }
@@ -226,6 +227,9 @@ func (ch *channel) channelFlow(m *amqpwire.ChannelFlow) error {
 }
 
 func (ch *channel) confirmSelect(m *amqpwire.ConfirmSelect) error {
+	if ch.tx != nil {
+		return errorf(amqpwire.PreconditionFailed, m, "cannot switch from tx to confirm mode")
+	}
 	ch.confirm = true
 	ch.c.mu.Lock()
 	ch.confirmMode = true
@@ -261,8 +265,14 @@ func (ch *channel) dispatchBasic(m amqpwire.Method) error {
 		}
 		return ch.settle(m, m.DeliveryTag, false, op)
 	case *amqpwire.BasicRecover:
+		if !m.Requeue {
+			return errorf(amqpwire.NotImplemented, m, "requeue=false")
+		}
 		return ch.basicRecover(m, true)
 	case *amqpwire.BasicRecoverAsync:
+		if !m.Requeue {
+			return errorf(amqpwire.NotImplemented, m, "requeue=false")
+		}
 		return ch.basicRecover(m, false)
 	}
 	return errorf(amqpwire.CommandInvalid, m, "%s is not a client method", m.Name())

@@ -357,6 +357,8 @@ func TestChannelFlow(t *testing.T) {
 	require.NoError(t, ch.Flow(true))
 	err := ch.Flow(false)
 	requireAMQPError(t, err, 540, "NOT_IMPLEMENTED - active=false")
+	_, ch = ts.channel(t)
+	requireAMQPError(t, ch.Recover(false), 540, "NOT_IMPLEMENTED - requeue=false")
 }
 
 func TestSessionsAdmin(t *testing.T) {

@@ -75,16 +75,29 @@ func (ch *channel) contentHeader(payload []byte) error {
 	return nil
 }
 
-// completePublish routes and appends a fully received message.
+// completePublish routes and appends a fully received message, or keeps
+// it for tx.commit.
 func (ch *channel) completePublish(body []byte) error {
-	c := ch.c
 	view, err := amqpwire.ViewProperties(ch.props)
 	if err != nil {
 		return err
 	}
-	if view.UserID != nil && string(view.UserID) != c.user {
-		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, c.user)
+	if view.UserID != nil && string(view.UserID) != ch.c.user {
+		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user)
 	}
+	if ch.tx != nil {
+		ch.tx.addPublish(&ch.pub, ch.props, body)
+		return nil
+	}
+	_, _, err = ch.publish(&view, body)
+	return err
+}
+
+// publish routes and appends a message whose properties are ch.props. It
+// returns the position and whether a publisher waiting for durability
+// (confirm, tx.commit) must wait for it.
+func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Position, bool, error) {
+	c := ch.c
 	var seq uint64
 	if ch.confirm {
 		ch.pubSeq++
@@ -94,7 +107,7 @@ func (ch *channel) completePublish(body []byte) error {
 	rk := ch.rkBytes()
 	if err := c.srv.topo.route(c.vhost, ch.pub.Exchange, rk, ch.props, &rt); err != nil {
 		err.classID, err.methodID = amqpwire.ClassBasic, methodBasicPublish
-		return err
+		return 0, false, err
 	}
 	if rt.queues == 0 {
 		if ch.pub.Mandatory {
@@ -103,7 +116,7 @@ func (ch *channel) completePublish(body []byte) error {
 		if seq != 0 {
 			ch.settleConfirm(seq, true)
 		}
-		return nil
+		return 0, false, nil
 	}
 	persistent := view.DeliveryMode == 2
 	msg := store.Message{
@@ -124,22 +137,23 @@ func (ch *channel) completePublish(body []byte) error {
 		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
 		if seq != 0 {
 			ch.settleConfirm(seq, false)
-			return nil
+			return 0, false, nil
 		}
-		return errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
+		return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
 	}
+	wait := persistent && rt.durable
 	if seq == 0 {
-		return nil
+		return pos, wait, nil
 	}
-	if !persistent || !rt.durable {
+	if !wait {
 		ch.settleConfirm(seq, true)
-		return nil
+		return pos, false, nil
 	}
 	c.mu.Lock()
 	ch.confirms.add(seq)
 	c.mu.Unlock()
 	c.ns.WhenDurable(pos, func(err error) { ch.settleConfirm(seq, err == nil) })
-	return nil
+	return pos, false, nil
 }
 
 // rkBytes returns the routing key as bytes, reusing a buffer.

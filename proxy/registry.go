@@ -21,6 +21,10 @@ type consumer struct {
 	// ready reports that the queue may have messages for this consumer; the
 	// store's notifications set it, a short Pop clears it.
 	ready atomic.Bool
+	// blocked reports that the consumer has no credit (prefetch reached);
+	// lower-priority consumers of its queue may then take messages.
+	blocked atomic.Bool
+	subs    *queueSubs
 
 	// Guarded by conn.mu.
 	prefetch uint16 // 0: unlimited
@@ -51,6 +55,9 @@ type registry struct {
 type queueSubs struct {
 	consumers []*consumer
 	stop      chan struct{}
+	// mixed reports consumers of different priorities (x-priority): only
+	// then does the pump check for higher-priority consumers with credit.
+	mixed atomic.Bool
 }
 
 func newRegistry(s *Server) *registry {
@@ -79,7 +86,43 @@ func (r *registry) add(k *consumer, m amqpwire.Method) error {
 		go r.watch(qs, notify)
 	}
 	qs.consumers = append(qs.consumers, k)
+	if qs.consumers[0].priority != k.priority {
+		qs.mixed.Store(true)
+	}
+	k.subs = qs
 	return nil
+}
+
+// outranked reports whether a consumer of k's queue with a higher priority
+// has credit, in which case k must leave the messages to it.
+func (r *registry) outranked(k *consumer) bool {
+	if k.subs == nil || !k.subs.mixed.Load() {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range k.subs.consumers {
+		if x.priority > k.priority && !x.blocked.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// wakeOthers wakes the consumers of k's queue when k ran out of credit and
+// lower-priority consumers were waiting for it.
+func (r *registry) wakeOthers(k *consumer) {
+	if k.subs == nil || !k.subs.mixed.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range k.subs.consumers {
+		if x != k {
+			x.ready.Store(true)
+			x.ch.c.signal()
+		}
+	}
 }
 
 // watch wakes the consumers of one queue whenever the store says it may

@@ -210,6 +210,7 @@ func (s *Server) Close(ctx context.Context) error {
 	go func() {
 		// Connections first: their teardown still talks to meta.
 		s.connWG.Wait()
+		s.subs.wg.Wait()
 		s.cancel()
 		s.wg.Wait()
 		close(done)

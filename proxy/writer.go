@@ -179,6 +179,11 @@ func (c *conn) pump() (more bool) {
 	c.pumpWork = work
 	c.mu.Unlock()
 	for _, w := range work {
+		if c.srv.subs.outranked(w.k) {
+			c.deliver(w, nil)
+			w.k.ready.Store(true) // served once the higher consumers block
+			continue
+		}
 		ds, err := c.ns.Pop(w.k.group(), w.k.ch.owner, w.max, leaseDuration)
 		if err != nil && !errors.Is(err, store.ErrNoGroup) {
 			c.log.Warn("proxy: pop", "queue", w.k.queue.Name, "err", err)
@@ -238,7 +243,11 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 		c.mu.out = appendDeliver(c.mu.out, ch.num, k.tag, ch.nextTag, d)
 		c.mu.out = appendContent(c.mu.out, ch.num, &d.Message, c.frameMax)
 	}
+	exhausted := !k.noAck && k.creditLocked() <= 0
 	c.mu.Unlock()
+	if exhausted && !k.blocked.Swap(true) {
+		c.srv.subs.wakeOthers(k)
+	}
 	c.receiptBuf = rs[:0]
 	if len(rs) > 0 {
 		if err := c.ns.Ack(k.group(), rs...); err != nil && !errors.Is(err, store.ErrNoGroup) {
