@@ -54,10 +54,11 @@ type namespace struct {
 		owners  map[OwnerID]*owner
 		revs    revSteps
 		boot    Position // records below it and not persistent are gone
-		serial  uint64   // binding serials, for memo tags
+		serial  uint64   // binding serials, salting memo tags
 		timer   *time.Timer
 		timerAt time.Time
 		scratch []byte
+		loaded  Message // the record loadLocked read last, in scratch
 		appends uint64
 		onDrop  func() // store-level bookkeeping, set by the store
 	}
@@ -207,7 +208,6 @@ func (n *namespace) takesLocked(g *group, bs []*binding, e *entry, msg *Message)
 	if e.flags&FlagPersistent == 0 && e.pos < n.mu.boot {
 		return false, nil
 	}
-	var loaded Message
 	for _, b := range bs {
 		if b.Topic != e.topic || e.revision < b.From || (b.Until != 0 && e.revision >= b.Until) {
 			continue
@@ -215,8 +215,8 @@ func (n *namespace) takesLocked(g *group, bs []*binding, e *entry, msg *Message)
 		if b.Filter == nil {
 			return true, nil
 		}
-		needProps := b.Filter.NeedsProperties()
-		tag := memoTag(e.keyHash, b.serial)
+		needProps := b.needProps
+		tag := e.keyHash ^ b.salt
 		if !needProps {
 			if v, ok := g.memo.get(tag); ok {
 				if v {
@@ -226,10 +226,10 @@ func (n *namespace) takesLocked(g *group, bs []*binding, e *entry, msg *Message)
 			}
 		}
 		if msg == nil {
-			if err := n.loadLocked(e, &loaded); err != nil {
+			msg = &n.mu.loaded
+			if err := n.loadLocked(e, msg); err != nil {
 				return false, err
 			}
-			msg = &loaded
 		}
 		var v bool
 		if needProps {

@@ -8,7 +8,8 @@ import (
 // binding is a Binding with the serial that keys its memo verdicts.
 type binding struct {
 	Binding
-	serial uint64
+	salt      uint64 // mixed into key hashes to make memo tags
+	needProps bool   // Filter.NeedsProperties, asked once
 }
 
 // topicCursor is a group's read position in one topic's index.
@@ -117,7 +118,9 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 func (n *namespace) newBindingLocked(b Binding) *binding {
 	n.mu.serial++
 	b.Spec = bytes.Clone(b.Spec)
-	return &binding{Binding: b, serial: n.mu.serial}
+	nb := &binding{Binding: b, salt: memoSalt(n.mu.serial)}
+	nb.needProps = b.Filter != nil && b.Filter.NeedsProperties()
+	return nb
 }
 
 // updateGroupLocked applies a new live binding set: bindings missing from
@@ -317,13 +320,24 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (uin
 
 // next returns the group's next index entry at or after its cursor, merged
 // over its topics by position, and advances the cursor past it.
-func (n *namespace) nextLocked(g *group) (entry, bool, error) {
+func (n *namespace) nextLocked(g *group) (*entry, error) {
+	if len(g.cursors) == 1 {
+		c := g.cursors[0]
+		e, err := c.head()
+		if e == nil || err != nil {
+			g.cursor = max(g.cursor, n.be.tail())
+			return nil, err
+		}
+		c.ord++
+		g.cursor = e.pos + 1
+		return e, nil
+	}
 	var best *topicCursor
 	var bestE *entry
 	for _, c := range g.cursors {
 		e, err := c.head()
 		if err != nil {
-			return entry{}, false, err
+			return nil, err
 		}
 		if e != nil && (bestE == nil || e.pos < bestE.pos) {
 			best, bestE = c, e
@@ -331,25 +345,24 @@ func (n *namespace) nextLocked(g *group) (entry, bool, error) {
 	}
 	if best == nil {
 		g.cursor = max(g.cursor, n.be.tail())
-		return entry{}, false, nil
+		return nil, nil
 	}
-	e := *bestE
 	best.ord++
-	g.cursor = e.pos + 1
-	return e, true, nil
+	g.cursor = bestE.pos + 1
+	return bestE, nil
 }
 
-// head returns the next entry of the cursor's topic, refilling its buffer.
+// head returns the next entry of the cursor's topic, refilling its
+// buffer; the pointer is valid until the cursor moves on.
 func (c *topicCursor) head() (*entry, error) {
-	i := c.ord - c.bufAt
-	if i >= 0 && i < int64(len(c.buf)) {
+	if i := uint64(c.ord - c.bufAt); i < uint64(len(c.buf)) {
 		return &c.buf[i], nil
 	}
 	if c.ord >= c.x.count() {
 		return nil, nil
 	}
 	if cap(c.buf) == 0 {
-		c.buf = make([]entry, 128)
+		c.buf = make([]entry, 512)
 	}
 	k, err := c.x.read(c.ord, c.buf[:cap(c.buf)])
 	if err != nil {

@@ -17,9 +17,8 @@ type memoSlot struct {
 
 const memoSets = 2048
 
-func memoTag(hash uint64, serial uint64) uint64 {
-	return hash ^ mix64(serial+0x9E3779B97F4A7C15)
-}
+// memoSalt is a binding's salt, from its serial.
+func memoSalt(serial uint64) uint64 { return mix64(serial + 0x9E3779B97F4A7C15) }
 
 // get returns the verdict and whether it was known.
 func (m *memo) get(tag uint64) (match, ok bool) {

@@ -84,8 +84,8 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		picked = append(picked, pick{in, true})
 	}
 	for len(picked) < max {
-		e, ok, err := n.nextLocked(g)
-		if err != nil || !ok {
+		e, err := n.nextLocked(g)
+		if err != nil || e == nil {
 			return picked, err
 		}
 		if g.skip.len() > 0 {
@@ -94,7 +94,7 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 			}
 			g.skip.trimBelow(e.pos)
 		}
-		take, err := n.takesLocked(g, g.bindings, &e, nil)
+		take, err := n.takesLocked(g, g.bindings, e, nil)
 		if err != nil {
 			return picked, err
 		}

@@ -149,11 +149,19 @@ func (e *entry) encode(b []byte) {
 	le.PutUint32(b[52:], crc32.Checksum(b[:52], castagnoli))
 }
 
+// decode reads an entry, checking its checksum.
 func (e *entry) decode(b []byte, topic TopicID) bool {
-	le := binary.LittleEndian
-	if crc32.Checksum(b[:52], castagnoli) != le.Uint32(b[52:]) {
+	if crc32.Checksum(b[:52], castagnoli) != binary.LittleEndian.Uint32(b[52:]) {
 		return false
 	}
+	e.decodeTrusted(b, topic)
+	return e.size >= recHeader
+}
+
+// decodeTrusted reads an entry of a file validated when it was opened (or
+// written by this process) without checking its checksum again.
+func (e *entry) decodeTrusted(b []byte, topic TopicID) {
+	le := binary.LittleEndian
 	e.pos = Position(le.Uint64(b[0:]))
 	e.size = le.Uint32(b[8:])
 	e.bodyLen = le.Uint32(b[12:])
@@ -163,5 +171,4 @@ func (e *entry) decode(b []byte, topic TopicID) bool {
 	e.expires = int64(le.Uint64(b[40:]))
 	e.flags, e.priority = b[48], b[49]
 	e.topic = topic
-	return e.size >= recHeader
 }
