@@ -96,6 +96,9 @@ func (tx *txn) declareExchange(x Exchange, passive bool) (Exchange, bool, error)
 	if strings.HasPrefix(x.Name, "amq.") {
 		return Exchange{}, false, errReserved("exchange", x.Name)
 	}
+	if err := stringArg(x.Arguments, "alternate-exchange", "exchange", x.Name, x.Vhost); err != nil {
+		return Exchange{}, false, err
+	}
 	nx := cloneExchange(x)
 	nx.ID = tx.newID()
 	if err := tx.putExchange(&nx); err != nil {
@@ -127,7 +130,7 @@ func (tx *txn) declareQueue(q Queue, passive bool) (Queue, bool, error) {
 		switch {
 		case !ok:
 			return Queue{}, false, errNoQueue(q.Vhost, q.Name)
-		case cur.Owner != "" && cur.Owner != q.Owner:
+		case CheckExclusive(cur, q.Owner) != nil:
 			return Queue{}, false, errLocked(q.Vhost, q.Name)
 		}
 		return cloneQueue(*cur), false, nil
@@ -136,7 +139,7 @@ func (tx *txn) declareQueue(q Queue, passive bool) (Queue, bool, error) {
 		q.Owner = ""
 	}
 	if ok {
-		if cur.Owner != q.Owner {
+		if cur.Owner != q.Owner { // strict: a shared queue is not declared exclusive either
 			return Queue{}, false, errLocked(q.Vhost, q.Name)
 		}
 		return cloneQueue(*cur), false, queueEquivalent(cur, &q)

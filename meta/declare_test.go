@@ -50,6 +50,8 @@ func TestDeclareExchange(t *testing.T) {
 			wantText: "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'x' in vhost '/': received none but current is the value 'ae' of type 'longstr'"},
 		{name: "ae new", give: Exchange{Name: "amq.direct", Type: "direct", Durable: true, Arguments: map[string]any{"alternate-exchange": "ae"}}, wantCode: 406,
 			wantText: "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'amq.direct' in vhost '/': received the value 'ae' of type 'longstr' but current is none"},
+		{name: "ae not a string", give: Exchange{Name: "z", Type: "direct", Arguments: map[string]any{"alternate-exchange": int32(5)}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid type 'signedint' for arg 'alternate-exchange' in exchange 'z' in vhost '/'"},
 		{name: "passive missing", give: Exchange{Name: "nope"}, passive: true, wantCode: 404,
 			wantText: "NOT_FOUND - no exchange 'nope' in vhost '/'"},
 		{name: "passive ignores fields", give: Exchange{Name: "amq.direct", Type: "fanout"}, passive: true},
@@ -122,6 +124,20 @@ func TestDeclareQueue(t *testing.T) {
 		{name: "reserved", give: Queue{Name: "amq.foo"}, wantCode: 403, wantText: "ACCESS_REFUSED - queue name 'amq.foo' contains reserved prefix 'amq.*'"},
 		{name: "bad int arg", give: Queue{Name: "q2", Arguments: map[string]any{"x-max-length": "abc"}}, wantCode: 406,
 			wantText: `PRECONDITION_FAILED - invalid arg 'x-max-length' for queue 'q2' in vhost '/': "expected integer, got longstr"`},
+		{name: "negative max-length", give: Queue{Name: "q2", Arguments: map[string]any{"x-max-length": int32(-1)}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid arg 'x-max-length' for queue 'q2' in vhost '/': {value_negative,-1}"},
+		{name: "zero expires", give: Queue{Name: "q2", Arguments: map[string]any{"x-expires": int32(0)}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid arg 'x-expires' for queue 'q2' in vhost '/': {value_zero,0}"},
+		{name: "float ttl", give: Queue{Name: "q2", Arguments: map[string]any{"x-message-ttl": 1.5}}, wantCode: 406,
+			wantText: `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'q2' in vhost '/': "expected integer, got double"`},
+		{name: "priority too high", give: Queue{Name: "q2", Arguments: map[string]any{"x-max-priority": int32(300)}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'q2' in vhost '/': {max_value_exceeded,300}"},
+		{name: "unknown queue type", give: Queue{Name: "q2", Arguments: map[string]any{"x-queue-type": "foo"}}, wantCode: 406,
+			wantText: `PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue 'q2' in vhost '/': "unsupported queue type 'foo'"`},
+		{name: "bad overflow", give: Queue{Name: "q2", Arguments: map[string]any{"x-overflow": "nope"}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid arg 'x-overflow' for queue 'q2' in vhost '/': invalid_overflow"},
+		{name: "dlx not a string", give: Queue{Name: "q2", Arguments: map[string]any{"x-dead-letter-exchange": int32(1)}}, wantCode: 406,
+			wantText: "PRECONDITION_FAILED - invalid type 'signedint' for arg 'x-dead-letter-exchange' in queue 'q2' in vhost '/'"},
 		{name: "quorum non-durable", give: Queue{Name: "q2", Arguments: map[string]any{"x-queue-type": "quorum"}}, wantCode: 406,
 			wantText: "PRECONDITION_FAILED - invalid property 'non-durable' for queue 'q2' in vhost '/'"},
 		{name: "quorum exclusive", give: Queue{Name: "q2", Durable: true, Exclusive: true, Owner: "c", Arguments: map[string]any{"x-queue-type": "quorum"}}, wantCode: 406,
@@ -227,4 +243,13 @@ func TestDeleteVhostCascades(t *testing.T) {
 	assert.Len(t, snap.Permissions, 1)
 	_, err = db.DeleteVhost(ctx, "v")
 	requireCode(t, err, 404, "NOT_FOUND - no vhost 'v'")
+}
+
+func TestCheckExclusive(t *testing.T) {
+	const text = "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'q' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
+	shared := &Queue{Vhost: "/", Name: "q"}
+	owned := &Queue{Vhost: "/", Name: "q", Exclusive: true, Owner: "c1"}
+	assert.NoError(t, CheckExclusive(shared, "c2"))
+	assert.NoError(t, CheckExclusive(owned, "c1"))
+	requireCode(t, CheckExclusive(owned, "c2"), 405, text)
 }

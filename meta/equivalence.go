@@ -135,11 +135,47 @@ func validateQueueArgs(q *Queue) error {
 		switch {
 		case !isInt:
 			return bad("x-max-priority", fmt.Sprintf("%q", "expected integer, got "+typeName(v)))
-		case n < 0 || n > 255:
-			return bad("x-max-priority", fmt.Sprintf("{value_out_of_range,%d}", n))
+		case n < 0:
+			return bad("x-max-priority", fmt.Sprintf("{value_negative,%d}", n))
+		case n > 255:
+			return bad("x-max-priority", fmt.Sprintf("{max_value_exceeded,%d}", n))
+		}
+	}
+	if v, ok := q.Arguments["x-overflow"]; ok && !overflowModes[formatValue(v)] {
+		return bad("x-overflow", "invalid_overflow")
+	}
+	for _, k := range []string{"x-dead-letter-exchange", "x-dead-letter-routing-key"} {
+		if err := stringArg(q.Arguments, k, "queue", q.Name, q.Vhost); err != nil {
+			return err
 		}
 	}
 	return validateQueueType(q)
+}
+
+var overflowModes = map[string]bool{"drop-head": true, "reject-publish": true, "reject-publish-dlx": true}
+
+// stringArg checks that args[k], when set, is a string.
+func stringArg(args map[string]any, k, what, name, vhost string) error {
+	v, ok := args[k]
+	if !ok {
+		return nil
+	}
+	switch v.(type) {
+	case string, []byte:
+		return nil
+	}
+	return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - invalid type '%s' for arg '%s' in %s '%s' in vhost '%s'",
+		typeName(v), k, what, name, vhost)
+}
+
+// CheckExclusive is RabbitMQ's exclusive-access check for an operation by
+// connection owner on an existing queue (bind, unbind, delete, purge,
+// consume, get): a queue exclusive to another connection gives 405.
+func CheckExclusive(q *Queue, owner string) error {
+	if q.Owner != "" && q.Owner != owner {
+		return errLocked(q.Vhost, q.Name)
+	}
+	return nil
 }
 
 func validateQueueType(q *Queue) error {
