@@ -97,15 +97,6 @@ func (d *decoder) longstr(s *string) {
 func (d *decoder) skipShortstr() { d.shortstrBytes() }
 func (d *decoder) skipLongstr()  { d.longstrBytes() }
 
-func (d *decoder) skipTable() {
-	b := d.longstrBytes()
-	if d.err == nil {
-		if err := ValidateTable(b); err != nil {
-			d.err = asError(err)
-		}
-	}
-}
-
 func (d *decoder) table(t *Table) {
 	b := d.longstrBytes()
 	if d.err != nil {
@@ -115,9 +106,10 @@ func (d *decoder) table(t *Table) {
 		*t = nil // no allocation for the common empty table
 		return
 	}
-	v, err := DecodeTable(b)
-	if err != nil {
-		d.err = asError(err)
+	sub := decoder{b: b}
+	v := tableBody(&sub, 0, true)
+	if sub.err != nil {
+		d.err = sub.err
 		return
 	}
 	*t = v
@@ -146,13 +138,6 @@ func (d *decoder) finish(classID, methodID uint16) error {
 		e.Text += " (" + m.Name() + ")"
 	}
 	return e
-}
-
-func asError(err error) *Error {
-	if e, ok := err.(*Error); ok {
-		return e
-	}
-	return &Error{Code: SyntaxError, Text: "SYNTAX_ERROR - " + err.Error()}
 }
 
 // appendShortstr appends s as a short string. Strings longer than 255 bytes

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
+	"math"
 )
 
 // ProtocolHeader opens every AMQP 0-9-1 connection. A server that receives
@@ -80,6 +81,9 @@ func (r *FrameReader) ReadFrame() (Frame, error) {
 	}
 	if r.frameMax != 0 && uint64(size)+frameOverhead > uint64(r.frameMax) {
 		return Frame{}, errorf(FrameError, "frame size %d exceeds frame_max %d", uint64(size)+frameOverhead, r.frameMax)
+	}
+	if uint64(size) >= math.MaxInt { // only reachable where int is 32 bits
+		return Frame{}, errorf(FrameError, "frame size %d does not fit in memory", size)
 	}
 	if err := r.fill(int(size) + 1); err != nil {
 		return Frame{}, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -174,4 +175,21 @@ func TestDecodeIntoReusedStructDoesNotAllocate(t *testing.T) {
 func payloadOf(m Method) []byte {
 	frame := AppendMethodFrame(nil, 0, m)
 	return frame[7 : len(frame)-1]
+}
+
+// A shortstr cannot carry more than 255 bytes: AppendArgs cuts, it cannot
+// fail (callers validate names first).
+func TestLongShortstrIsCut(t *testing.T) {
+	long := strings.Repeat("v", 300)
+	m, err := DecodeMethod(payloadOf(&ConnectionOpen{VirtualHost: long}))
+	require.NoError(t, err)
+	require.Equal(t, long[:255], m.(*ConnectionOpen).VirtualHost)
+}
+
+func TestErrorText(t *testing.T) {
+	err := new(BasicPublish).DecodeArgs([]byte{0})
+	e := requireCode(t, err, FrameError)
+	require.Equal(t, "amqpwire: FRAME_ERROR - data ends before its announced length (basic.publish)", e.Error())
+	require.Equal(t, uint16(ClassBasic), e.ClassID)
+	require.Equal(t, uint16(40), e.MethodID)
 }

@@ -365,10 +365,8 @@ func (op Op) Decode() string {
 		switch f.Type {
 		case "shortstr":
 			return fmt.Sprintf("d.skipShortstr() // %s", f.Name)
-		case "longstr":
+		case "longstr", "table":
 			return fmt.Sprintf("d.skipLongstr() // %s", f.Name)
-		case "table":
-			return fmt.Sprintf("d.skipTable() // %s", f.Name)
 		}
 		return fmt.Sprintf("d.%s() // %s", f.Type, f.Name)
 	}
