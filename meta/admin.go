@@ -187,13 +187,13 @@ func (tx *txn) putPolicyChecked(p Policy) error {
 		p.ApplyTo = "all"
 	}
 	if !applyTo[p.ApplyTo] {
-		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - '%s' is not a valid apply-to value", p.ApplyTo)
+		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - Validation failed\n\napply-to '%s' unrecognised; should be 'queues', 'exchanges' or 'all'\n", p.ApplyTo)
 	}
 	if _, err := regexp.Compile(p.Pattern); err != nil {
 		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - invalid pattern '%s'", p.Pattern)
 	}
 	if len(p.Definition) == 0 {
-		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - policy definition is empty")
+		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - [{key_missing,definition}]")
 	}
 	np := clonePolicy(p)
 	return tx.putPolicy(&np)

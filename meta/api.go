@@ -163,7 +163,7 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	case me.Code == CodeNotFound && strings.HasPrefix(me.Text, "NOT_FOUND - no vhost"):
 		writeError(w, http.StatusNotFound, "not_found", "vhost_not_found")
 	case me.Code == CodeNotFound:
-		writeError(w, http.StatusNotFound, "Object Not Found", "Not Found")
+		writeError(w, http.StatusNotFound, "not_found", stripCode(me.Text))
 	case status == http.StatusUnauthorized:
 		writeError(w, status, "not_authorised", "Access refused.")
 	case status == http.StatusInternalServerError:

@@ -123,7 +123,7 @@ type userBody struct {
 
 // user builds the User; legacyAlgorithm is used when the body names none
 // (definitions from old RabbitMQ versions carry md5 hashes).
-func (b *userBody) user(legacyAlgorithm string) (User, error) {
+func (b *userBody) user(legacyAlgorithm string) User {
 	u := User{Name: b.Name, Tags: b.Tags}
 	switch {
 	case b.Password != nil:
@@ -134,9 +134,11 @@ func (b *userBody) user(legacyAlgorithm string) (User, error) {
 			u.HashingAlgorithm = legacyAlgorithm
 		}
 	default:
-		return u, errBadRequest("password or password_hash must be set")
+		// RabbitMQ gives a user created without a password a hash no
+		// password matches.
+		u.PasswordHash, u.HashingAlgorithm = HashPassword(generatedName()), HashSHA256
 	}
-	return u, nil
+	return u
 }
 
 func (a *api) putUser(rq *request) error {
@@ -145,10 +147,7 @@ func (a *api) putUser(rq *request) error {
 		return err
 	}
 	body.Name = rq.path("name")
-	u, err := body.user(HashSHA256)
-	if err != nil {
-		return err
-	}
+	u := body.user(HashSHA256)
 	_, findErr := rq.findUser()
 	if _, err := a.svc.PutUser(rq.r.Context(), u); err != nil {
 		return err
@@ -212,17 +211,14 @@ func (a *api) putPermission(rq *request) error {
 	if err := rq.readBody(&body); err != nil {
 		return err
 	}
-	vhost, err := rq.vhost()
-	if err != nil {
-		return err
-	}
+	vhost := rq.path("vhost")
 	user := rq.path("user")
 	_, findErr := rq.findPermission()
 	p := Permission{User: user, Vhost: vhost, Configure: body.Configure, Write: body.Write, Read: body.Read}
 	if _, err := a.svc.PutPermission(rq.r.Context(), p); err != nil {
 		var me *Error
 		if errors.As(err, &me) && me.Code == CodeNotFound {
-			return errBadRequest("user_not_found")
+			return errBadRequest("vhost_or_user_not_found")
 		}
 		return err
 	}

@@ -166,7 +166,7 @@ func (a *api) getExchange(rq *request) error {
 func (a *api) putExchange(rq *request) error {
 	var body struct {
 		Type       string         `json:"type"`
-		Durable    *flexBool      `json:"durable"`
+		Durable    flexBool       `json:"durable"` // false when absent, as in RabbitMQ 3.10
 		AutoDelete flexBool       `json:"auto_delete"`
 		Internal   flexBool       `json:"internal"`
 		Arguments  map[string]any `json:"arguments"`
@@ -185,7 +185,7 @@ func (a *api) putExchange(rq *request) error {
 	if body.Type == "" {
 		body.Type = "direct"
 	}
-	x := Exchange{Vhost: vhost, Name: name, Type: body.Type, Durable: body.Durable == nil || bool(*body.Durable),
+	x := Exchange{Vhost: vhost, Name: name, Type: body.Type, Durable: bool(body.Durable),
 		AutoDelete: bool(body.AutoDelete), Internal: bool(body.Internal), Arguments: argsFromJSON(body.Arguments)}
 	_, res, err := a.svc.DeclareExchange(rq.r.Context(), x, false)
 	if err != nil {
@@ -273,7 +273,7 @@ func (a *api) getQueue(rq *request) error {
 
 func (a *api) putQueue(rq *request) error {
 	var body struct {
-		Durable    *flexBool      `json:"durable"`
+		Durable    flexBool       `json:"durable"` // false when absent, as in RabbitMQ 3.10
 		AutoDelete flexBool       `json:"auto_delete"`
 		Arguments  map[string]any `json:"arguments"`
 	}
@@ -288,7 +288,7 @@ func (a *api) putQueue(rq *request) error {
 	if err := rq.need(vhost, AccessConfigure, name); err != nil {
 		return err
 	}
-	q := Queue{Vhost: vhost, Name: name, Durable: body.Durable == nil || bool(*body.Durable),
+	q := Queue{Vhost: vhost, Name: name, Durable: bool(body.Durable),
 		AutoDelete: bool(body.AutoDelete), Arguments: argsFromJSON(body.Arguments)}
 	_, res, err := a.svc.DeclareQueue(rq.r.Context(), q, false)
 	if err != nil {

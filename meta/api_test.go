@@ -104,6 +104,8 @@ func TestAPIStatusAndErrors(t *testing.T) {
 			`{"error":"bad_request","reason":"inequivalent arg 'durable' for queue 'q' in vhost '/': received 'false' but current is 'true'"}`},
 		{"reserved name", "PUT", "/api/exchanges/%2F/amq.foo", "guest", `{"type":"direct"}`, 401, `{"error":"not_authorised","reason":"Access refused."}`},
 		{"redeclare", "PUT", "/api/queues/%2F/q", "guest", `{"durable":"true","arguments":{"x-max-length":10}}`, 204, ""},
+		{"durable defaults to false", "PUT", "/api/queues/%2F/q", "guest", `{"arguments":{"x-max-length":10}}`, 400,
+			`{"error":"bad_request","reason":"inequivalent arg 'durable' for queue 'q' in vhost '/': received 'false' but current is 'true'"}`},
 		{"delete missing queue", "DELETE", "/api/queues/%2F/nope", "guest", "", 404, `{"error":"Object Not Found","reason":"Not Found"}`},
 		{"method not allowed", "POST", "/api/overview", "guest", "{}", 405, ""},
 		{"queue counts", "GET", "/api/queues/%2F/q", "guest", "", 200, `"messages":5,`},
@@ -116,7 +118,21 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"whoami", "GET", "/api/whoami", "mgmt", "", 200, `{"name":"mgmt","tags":["management"]}`},
 		{"user", "GET", "/api/users/mgmt", "guest", "", 200, `"hashing_algorithm":"rabbit_password_hashing_sha256"`},
 		{"put user", "PUT", "/api/users/bob", "guest", `{"password":"x","tags":"management,monitoring"}`, 201, ""},
-		{"permission unknown user", "PUT", "/api/permissions/%2F/nobody", "guest", `{"configure":".*","write":".*","read":".*"}`, 400, ""},
+		{"permission unknown user", "PUT", "/api/permissions/%2F/nobody", "guest", `{"configure":".*","write":".*","read":".*"}`, 400,
+			`{"error":"bad_request","reason":"vhost_or_user_not_found"}`},
+		{"permission unknown vhost", "PUT", "/api/permissions/nope/guest", "guest", `{"configure":".*","write":".*","read":".*"}`, 400,
+			`{"error":"bad_request","reason":"vhost_or_user_not_found"}`},
+		{"binding to missing queue", "POST", "/api/bindings/%2F/e/amq.direct/q/nope", "guest", `{"routing_key":"k"}`, 404,
+			`{"error":"not_found","reason":"no queue 'nope' in vhost '/'"}`},
+		{"binding from missing exchange", "POST", "/api/bindings/%2F/e/nope/q/q", "guest", `{"routing_key":"k"}`, 404,
+			`{"error":"not_found","reason":"no exchange 'nope' in vhost '/'"}`},
+		{"delete system exchange", "DELETE", "/api/exchanges/%2F/amq.direct", "guest", "", 401, `{"error":"not_authorised","reason":"Access refused."}`},
+		{"policy without definition", "PUT", "/api/policies/%2F/p", "guest", `{"pattern":".*"}`, 400,
+			`{"error":"bad_request","reason":"[{key_missing,definition}]"}`},
+		{"policy bad apply-to", "PUT", "/api/policies/%2F/p", "guest", `{"pattern":".*","definition":{"max-length":1},"apply-to":"foo"}`, 400,
+			`{"error":"bad_request","reason":"Validation failed\n\napply-to 'foo' unrecognised; should be 'queues', 'exchanges' or 'all'\n"}`},
+		{"definitions of missing vhost", "GET", "/api/definitions/nope", "guest", "", 400, `{"error":"bad_request","reason":"vhost_not_found"}`},
+		{"user without password", "PUT", "/api/users/nopw", "guest", `{"tags":""}`, 201, ""},
 		{"policy", "PUT", "/api/policies/%2F/p", "guest", `{"pattern":"^q","definition":{"max-length":5},"apply-to":"queues","priority":"2"}`, 201, ""},
 		{"body too large", "PUT", "/api/queues/%2F/big", "guest", `{"arguments":{"x":"` + strings.Repeat("a", testMaxBody) + `"}}`, 413, ""},
 	}
@@ -178,12 +194,16 @@ func TestAPIBindings(t *testing.T) {
 	loc := resp.Header.Get("Location")
 	assert.True(t, strings.HasPrefix(loc, "q/a.%23~"), loc)
 
+	status, body := do(t, srv, "DELETE", "/api/exchanges/%2F/hx?if-unused=true", "guest", "")
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"error":"bad_request","reason":"exchange 'hx' in vhost '/' in use"}`, body)
+
 	snap, err := db.Snapshot(context.Background())
 	require.NoError(t, err)
 	require.Len(t, snap.Bindings, 1)
 	assert.Equal(t, int64(1), snap.Bindings[0].Arguments["n"], "JSON integers become long")
 
-	status, body := do(t, srv, "GET", "/api/bindings/%2F/e/hx/q/q", "guest", "")
+	status, body = do(t, srv, "GET", "/api/bindings/%2F/e/hx/q/q", "guest", "")
 	require.Equal(t, 200, status)
 	var bs []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &bs))

@@ -170,11 +170,7 @@ func parseDefinitions(b []byte, vhost string) (*Definitions, error) {
 
 func (j *definitionsJSON) addAccounts(d *Definitions) error {
 	for _, u := range j.Users {
-		user, err := u.user(HashMD5)
-		if err != nil {
-			return err
-		}
-		d.Users = append(d.Users, user)
+		d.Users = append(d.Users, u.user(HashMD5))
 	}
 	for _, v := range j.Vhosts {
 		desc, tags := v.Description, v.Tags
@@ -263,7 +259,7 @@ func (a *api) getDefinitions(rq *request) error {
 	if rq.path("vhost") != "" {
 		v, err := rq.vhost()
 		if err != nil {
-			return errNotFound()
+			return errBadRequest("vhost_not_found")
 		}
 		vhost = v
 	}
