@@ -17,13 +17,75 @@ type memStore struct {
 		spaces map[string]*namespace
 	}
 	now func() time.Time
+	cb  *callbacks
 }
 
 // NewMemory returns a Store that keeps everything in memory.
 func NewMemory() Store {
-	s := &memStore{now: time.Now}
+	s := &memStore{now: time.Now, cb: newCallbacks()}
 	s.mu.spaces = map[string]*namespace{}
+	go s.cb.run()
 	return s
+}
+
+// callbacks runs WhenDurable callbacks on one goroutine of the store, as
+// the file store's flusher does, so that a caller may hold its own locks
+// when it calls WhenDurable.
+type callbacks struct {
+	wake chan struct{}
+	done chan struct{}
+	mu   struct {
+		sync.Mutex
+		queue   []func(error)
+		stopped bool
+	}
+}
+
+func newCallbacks() *callbacks {
+	return &callbacks{wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (c *callbacks) add(fn func(error)) {
+	c.mu.Lock()
+	if c.mu.stopped {
+		c.mu.Unlock()
+		fn(ErrClosed)
+		return
+	}
+	c.mu.queue = append(c.mu.queue, fn)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *callbacks) run() {
+	defer close(c.done)
+	for range c.wake {
+		c.mu.Lock()
+		q, stopped := c.mu.queue, c.mu.stopped
+		c.mu.queue = nil
+		c.mu.Unlock()
+		for _, fn := range q {
+			fn(nil)
+		}
+		if stopped {
+			return
+		}
+	}
+}
+
+// stop runs what is queued and ends the goroutine.
+func (c *callbacks) stop() {
+	c.mu.Lock()
+	c.mu.stopped = true
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	<-c.done
 }
 
 // checkName rejects namespace names the stores cannot hold.
@@ -46,7 +108,7 @@ func (s *memStore) Namespace(name string) (Namespace, error) {
 	if n := s.mu.spaces[name]; n != nil {
 		return n, nil
 	}
-	n := newNamespace(name, &memLog{}, s.now, rand.Uint64())
+	n := newNamespace(name, &memLog{cb: s.cb}, s.now, rand.Uint64())
 	s.mu.spaces[name] = n
 	return n, nil
 }
@@ -81,12 +143,14 @@ func (s *memStore) Close() error {
 		n.closeLocked()
 		n.mu.Unlock()
 	}
+	s.cb.stop()
 	return nil
 }
 
 // memLog keeps encoded records in order of position; positions advance by
 // record size as in the file store, and trimmed records are forgotten.
 type memLog struct {
+	cb   *callbacks
 	recs []memRec
 	head int // index of the first retained record
 	next Position
@@ -121,7 +185,7 @@ func (l *memLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
 
 func (l *memLog) tail() Position { return l.next }
 
-func (l *memLog) whenDurable(_ Position, done func(error)) { done(nil) }
+func (l *memLog) whenDurable(_ Position, done func(error)) { l.cb.add(done) }
 
 func (l *memLog) openIndex(t TopicID) (*topicIndex, error) { return &topicIndex{topic: t}, nil }
 
