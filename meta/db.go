@@ -58,9 +58,9 @@ type DB struct {
 	bolt *bolt.DB
 	log  *slog.Logger
 
-	// mu guards everything below. A writer holds it for its whole write,
-	// bbolt commit included, so writes are serialized and readers see only
-	// committed states.
+	// wmu serializes writers (see update); lock order: wmu, then mu.
+	wmu sync.Mutex
+	// mu guards everything below; readers see only committed states.
 	mu struct {
 		sync.RWMutex
 		st      *state
@@ -130,6 +130,8 @@ func (db *DB) bootstrap() error {
 
 // Close closes the bbolt file and wakes every Changes waiter with ErrClosed.
 func (db *DB) Close() error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
 	db.mu.Lock()
 	if db.mu.closed {
 		db.mu.Unlock()

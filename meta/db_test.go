@@ -203,3 +203,26 @@ func TestClosed(t *testing.T) {
 // rabbitGuestHash is guest's password hash from a RabbitMQ 3.10.8
 // export_definitions (testdata/rabbitmq-3.10-definitions.json).
 const rabbitGuestHash = "vpUJqVJJq9Pb3xKl8RDFBBHIx86wwWqYEP4DLzVarF3WG01k"
+
+// TestFailedCommitLeavesNothing: when bbolt fails, the write is undone in
+// memory too and reported as 541; transient writes inside the reserved
+// ranges still work.
+func TestFailedCommitLeavesNothing(t *testing.T) {
+	db := openTestDB(t, "")
+	ctx := context.Background()
+	before, err := db.Snapshot(ctx)
+	require.NoError(t, err)
+	require.NoError(t, db.bolt.Close()) // make every bbolt commit fail
+
+	_, _, err = db.DeclareQueue(ctx, Queue{Vhost: "/", Name: "d", Durable: true}, false)
+	requireCode(t, err, CodeInternalError, "INTERNAL_ERROR - metadata store write failed")
+	_, err = db.DeleteVhost(ctx, "/")
+	requireCode(t, err, CodeInternalError, "INTERNAL_ERROR - metadata store write failed")
+	after, err := db.Snapshot(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+
+	_, res, err := db.DeclareQueue(ctx, Queue{Vhost: "/", Name: "t"}, false)
+	require.NoError(t, err)
+	assert.Equal(t, before.Revision+1, res.Revision)
+}

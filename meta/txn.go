@@ -18,6 +18,7 @@ type txn struct {
 	base    uint64 // revision before this write
 	changes []Change
 	undo    []func()
+	redos   []func()
 	ops     []boltOp
 }
 
@@ -27,27 +28,51 @@ type boltOp struct {
 
 // update runs fn as one write and returns the revision of its last change
 // (the current revision when fn changed nothing).
+//
+// Writers are serialized by wmu. fn runs under mu, changing memory. When
+// the write has a durable part, memory is rolled back before the bbolt
+// commit and mu released, so readers (Snapshot, Changes, Authenticate) keep
+// seeing the committed state and are not held up by the fsync; after a
+// successful commit the steps are redone under mu and published.
 func (db *DB) update(fn func(tx *txn) error) (uint64, error) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
 	db.mu.Lock()
-	defer db.mu.Unlock()
 	if db.mu.closed {
+		db.mu.Unlock()
 		return 0, ErrClosed
 	}
 	tx := &txn{db: db, st: db.mu.st, base: db.mu.rev}
 	if err := fn(tx); err != nil {
 		tx.rollback()
+		db.mu.Unlock()
 		return 0, err
 	}
-	if err := db.commitLocked(tx); err != nil {
-		tx.rollback()
+	plan := db.planLocked(tx)
+	if plan.empty() {
+		defer db.mu.Unlock()
+		return db.publishLocked(tx), nil
+	}
+	tx.rollback()
+	db.mu.Unlock()
+	err := db.commit(plan)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err != nil {
 		db.log.Error("meta: commit failed", "err", err)
 		return 0, &Error{Code: CodeInternalError, Text: "INTERNAL_ERROR - metadata store write failed", Err: err}
 	}
+	tx.redo()
+	db.mu.revCeil, db.mu.idCeil = plan.revCeil, plan.idCeil
+	return db.publishLocked(tx), nil
+}
+
+func (db *DB) publishLocked(tx *txn) uint64 {
 	if len(tx.changes) > 0 {
 		db.mu.rev = tx.base + uint64(len(tx.changes))
 		db.mu.feed.append(tx.changes)
 	}
-	return db.mu.rev, nil
+	return db.mu.rev
 }
 
 func (tx *txn) rollback() {
@@ -56,25 +81,40 @@ func (tx *txn) rollback() {
 	}
 }
 
-// commitLocked writes tx's durable operations, the revision and any new
-// revision or id reservation in one bbolt transaction. A write that touched
-// only transient objects within the reserved ranges does not touch bbolt.
-func (db *DB) commitLocked(tx *txn) error {
-	last := tx.base + uint64(len(tx.changes))
-	needRev := last > db.mu.revCeil
-	needID := db.mu.nextID > db.mu.idCeil
-	if len(tx.ops) == 0 && !needRev && !needID {
-		return nil
+func (tx *txn) redo() {
+	for _, f := range tx.redos {
+		f()
 	}
-	revCeil, idCeil := db.mu.revCeil, db.mu.idCeil
-	if needRev {
-		revCeil = last + reserveBlock
+}
+
+// commitPlan is what one bbolt transaction writes.
+type commitPlan struct {
+	ops             []boltOp
+	last            uint64 // revision of the write's last change
+	revCeil, idCeil uint64
+	write           bool
+}
+
+func (p *commitPlan) empty() bool { return !p.write }
+
+// planLocked decides tx's bbolt transaction: its durable operations, the
+// revision, and new revision or id reservations. A write that touched only
+// transient objects within the reserved ranges does not touch bbolt.
+func (db *DB) planLocked(tx *txn) *commitPlan {
+	p := &commitPlan{ops: tx.ops, last: tx.base + uint64(len(tx.changes)), revCeil: db.mu.revCeil, idCeil: db.mu.idCeil}
+	if p.last > db.mu.revCeil {
+		p.revCeil = p.last + reserveBlock
 	}
-	if needID {
-		idCeil = db.mu.nextID + reserveBlock
+	if db.mu.nextID > db.mu.idCeil {
+		p.idCeil = db.mu.nextID + reserveBlock
 	}
+	p.write = len(tx.ops) > 0 || p.revCeil != db.mu.revCeil || p.idCeil != db.mu.idCeil
+	return p
+}
+
+func (db *DB) commit(p *commitPlan) error {
 	err := db.bolt.Update(func(btx *bolt.Tx) error {
-		for _, op := range tx.ops {
+		for _, op := range p.ops {
 			b := btx.Bucket(op.bucket)
 			var err error
 			if op.value == nil {
@@ -87,18 +127,17 @@ func (db *DB) commitLocked(tx *txn) error {
 			}
 		}
 		m := btx.Bucket(bucketMeta)
-		if err := putUint(m, keyRevision, last); err != nil {
+		if err := putUint(m, keyRevision, p.last); err != nil {
 			return err
 		}
-		if err := putUint(m, keyRevCeiling, revCeil); err != nil {
+		if err := putUint(m, keyRevCeiling, p.revCeil); err != nil {
 			return err
 		}
-		return putUint(m, keyIDCeiling, idCeil)
+		return putUint(m, keyIDCeiling, p.idCeil)
 	})
 	if err != nil {
 		return fmt.Errorf("meta: commit: %w", err)
 	}
-	db.mu.revCeil, db.mu.idCeil = revCeil, idCeil
 	return nil
 }
 
@@ -139,6 +178,13 @@ func set[K comparable, T any](tx *txn, m map[K]*T, k K, v *T, ch Change, bucket,
 			m[k] = old
 		} else {
 			delete(m, k)
+		}
+	})
+	tx.redos = append(tx.redos, func() {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
 		}
 	})
 	ch.Revision = tx.next()
