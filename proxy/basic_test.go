@@ -81,6 +81,20 @@ func TestQueueDeclareErrors(t *testing.T) {
 	}
 }
 
+func TestLongReplyTextIsCut(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	name := "e2e-TestExclusiveQueue-q-1796307200827544238"
+	_, err := ch.QueueDeclare(name, false, false, true, false, nil)
+	require.NoError(t, err)
+	_, ch2 := ts.channel(t)
+	_, err = ch2.QueueDeclare(name, false, false, true, false, nil)
+	// Recorded from RabbitMQ 3.10.
+	requireAMQPError(t, err, 405, "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue "+
+		"'e2e-TestExclusiveQueue-q-1796307200827544238' in vhost '/'. It could be originally declared on another "+
+		"connection or the exclusive property value does not match that of the original decl...")
+}
+
 func TestExclusiveQueue(t *testing.T) {
 	ts := startServer(t)
 	c1, ch1 := ts.channel(t)

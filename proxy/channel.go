@@ -99,7 +99,7 @@ func (ch *channel) fail(pe *protoError) {
 	ch.content = expectMethod
 	ch.release()
 	ch.c.sendMethod(ch.num, &amqpwire.ChannelClose{
-		ReplyCode: pe.code, ReplyText: pe.text, FailedClassID: pe.classID, FailedMethodID: pe.methodID,
+		ReplyCode: pe.code, ReplyText: replyText(pe.text), FailedClassID: pe.classID, FailedMethodID: pe.methodID,
 	})
 }
 

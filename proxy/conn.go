@@ -299,7 +299,7 @@ func (c *conn) closeConnection(pe *protoError) {
 	c.mu.closing = true
 	c.mu.state = "closing"
 	c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, 0, &amqpwire.ConnectionClose{
-		ReplyCode: pe.code, ReplyText: pe.text, FailedClassID: pe.classID, FailedMethodID: pe.methodID,
+		ReplyCode: pe.code, ReplyText: replyText(pe.text), FailedClassID: pe.classID, FailedMethodID: pe.methodID,
 	})
 	c.mu.Unlock()
 	c.signal()

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/mapping"
 	"github.com/warren-mq/warren/meta"
 	"github.com/warren-mq/warren/store"
 )
@@ -96,6 +98,8 @@ func (ch *channel) queueBind(m *amqpwire.QueueBind, bind bool) error {
 	op := c.srv.md.Bind
 	if !bind {
 		reply, op = &amqpwire.QueueUnbindOk{}, c.srv.md.Unbind
+	} else if err := ch.checkBinding(m, b); err != nil {
+		return err
 	}
 	if err := ch.metaCall(m, func(ctx context.Context) (uint64, error) { return op(ctx, b) }); err != nil {
 		return err
@@ -151,6 +155,9 @@ func (ch *channel) dispatchExchange(m amqpwire.Method) error {
 	c := ch.c
 	switch m := m.(type) {
 	case *amqpwire.ExchangeDeclare:
+		if m.Exchange == "" {
+			return errorf(amqpwire.AccessRefused, m, "operation not permitted on the default exchange")
+		}
 		x := meta.Exchange{
 			Vhost: c.vhost, Name: m.Exchange, Type: m.Type, Durable: m.Durable,
 			AutoDelete: m.AutoDelete, Internal: m.Internal, Arguments: map[string]any(m.Arguments),
@@ -191,10 +198,27 @@ func (ch *channel) exchangeBind(m amqpwire.Method, src, dst, key string, args am
 	op := c.srv.md.Bind
 	if !bind {
 		reply, op = &amqpwire.ExchangeUnbindOk{}, c.srv.md.Unbind
+	} else if err := ch.checkBinding(m, b); err != nil {
+		return err
 	}
 	if err := ch.metaCall(m, func(ctx context.Context) (uint64, error) { return op(ctx, b) }); err != nil {
 		return err
 	}
 	ch.reply(noWait, reply)
+	return nil
+}
+
+// checkBinding refuses, as RabbitMQ does, a binding whose filter cannot be
+// compiled (a headers binding with a bad x-match).
+func (ch *channel) checkBinding(m amqpwire.Method, b meta.Binding) error {
+	x, ok := ch.c.srv.topo.lookupExchange(b.Vhost, b.Source)
+	if !ok {
+		return nil // meta tells the 404
+	}
+	_, err := compileBinding(x.Type, b)
+	var ib *mapping.InvalidBindingError
+	if errors.As(err, &ib) {
+		return errorf(amqpwire.PreconditionFailed, m, "%s", ib.Reason)
+	}
 	return nil
 }

@@ -95,3 +95,15 @@ func asProto(err error, m amqpwire.Method) *protoError {
 	}
 	return fromMeta(err, m)
 }
+
+// maxReplyText is the longest reply text (a shortstr); RabbitMQ cuts longer
+// texts to 252 bytes and appends "...".
+const maxReplyText = 255
+
+// replyText shortens a reply text as RabbitMQ does.
+func replyText(s string) string {
+	if len(s) <= maxReplyText {
+		return s
+	}
+	return s[:maxReplyText-3] + "..."
+}

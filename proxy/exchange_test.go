@@ -178,6 +178,18 @@ func TestExchangeErrors(t *testing.T) {
 				}
 				return ch.QueueBind("qd", "k", "", false, nil)
 			}},
+		{name: "passive default exchange", code: 403, text: "ACCESS_REFUSED - operation not permitted on the default exchange",
+			give: func(ch *amqp.Channel) error {
+				return ch.ExchangeDeclarePassive("", "direct", true, false, false, false, nil)
+			}},
+		{name: "bad x-match", code: 406,
+			text: `PRECONDITION_FAILED - Invalid x-match field value <<"foo">>; expected all, any, all-with-x, or any-with-x`,
+			give: func(ch *amqp.Channel) error {
+				if _, err := ch.QueueDeclare("qh", false, false, false, false, nil); err != nil {
+					return err
+				}
+				return ch.QueueBind("qh", "", "amq.headers", false, amqp.Table{"x-match": "foo"})
+			}},
 		{name: "bind missing queue", code: 404, text: "NOT_FOUND - no queue 'nosuchq' in vhost '/'",
 			give: func(ch *amqp.Channel) error { return ch.QueueBind("nosuchq", "k", "amq.direct", false, nil) }},
 		{name: "bind missing exchange", code: 404, text: "NOT_FOUND - no exchange 'nosuchx' in vhost '/'",
