@@ -165,6 +165,8 @@ func checkCrashedStore(t *testing.T, dir string, l *crashLedger, start int) int 
 	defer func() { require.NoError(t, s.Close()) }()
 	ns, err := s.Namespace("/")
 	require.NoError(t, err)
+	before, err := ns.Stats(1)
+	require.NoError(t, err)
 	seen := map[int]bool{}
 	maxID := start
 	for {
@@ -186,6 +188,8 @@ func checkCrashedStore(t *testing.T, dir string, l *crashLedger, start int) int 
 	st, err := ns.Stats(1)
 	require.NoError(t, err)
 	require.Equal(t, uint64(len(seen)), st.Unacked)
+	require.Equal(t, before.Ready, st.Unacked, "recovered ready count differs from what was delivered")
+	require.Zero(t, before.Unacked)
 	for id := range l.confirmed {
 		if !l.popped[id] {
 			require.True(t, seen[id], "confirmed message %d lost", id)

@@ -23,7 +23,7 @@ type backend interface {
 	trim(floor Position, topics map[TopicID]*topicIndex)
 	// The state hooks persist durable group state (no-ops in memory).
 	saveGroup(g *group) error
-	saveAcks(g *group, ps []Position) error
+	saveAcks(g *group, done []*inflight) error
 	saveCheckpoint(g *group) error
 	saveMark(g *group) error
 	saveDropGroup(id GroupID) error
@@ -146,6 +146,10 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 		if ok {
 			g.stats.Ready++
 			g.stats.ReadyBytes += uint64(e.bodyLen)
+			if e.flags&FlagPersistent != 0 {
+				g.owed++
+				g.owedBytes += uint64(e.bodyLen)
+			}
 			g.signal()
 		}
 	}

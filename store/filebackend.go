@@ -39,16 +39,16 @@ func (l *fileLog) saveGroup(g *group) error {
 	return l.save(func(s *stateLog) { s.putGroup(g) })
 }
 
-func (l *fileLog) saveAcks(g *group, ps []Position) error {
-	if len(ps) == 0 {
+func (l *fileLog) saveAcks(g *group, done []*inflight) error {
+	if len(done) == 0 {
 		return nil
 	}
-	return l.save(func(s *stateLog) { s.putAcks(g.id, ps) })
+	return l.save(func(s *stateLog) { s.putAcks(g.id, done) })
 }
 
 func (l *fileLog) saveCheckpoint(g *group) error {
 	g.acks = 0
-	return l.save(func(s *stateLog) { s.putCheckpoint(g) })
+	return l.save(func(s *stateLog) { s.putCheckpoint(g, l.mu.end) })
 }
 
 func (l *fileLog) saveMark(g *group) error {
@@ -113,7 +113,7 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 	for _, g := range n.mu.groups {
 		if g.durable {
 			s.putGroup(g)
-			s.putCheckpoint(g)
+			s.putCheckpoint(g, l.mu.end)
 		}
 	}
 	for t, end := range n.mu.dropped {

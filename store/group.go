@@ -22,13 +22,14 @@ type topicCursor struct {
 
 // inflight is a popped (or requeued) message the group still owes.
 type inflight struct {
-	pos      Position
-	size     uint32
-	bodyLen  uint32
-	topic    TopicID
-	owner    OwnerID
-	gen      uint16 // deliveries so far, in the receipt
-	requeued bool
+	pos        Position
+	size       uint32
+	bodyLen    uint32
+	topic      TopicID
+	owner      OwnerID
+	gen        uint16 // deliveries so far, in the receipt
+	requeued   bool
+	persistent bool
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -50,8 +51,12 @@ type group struct {
 	markSave       Position // delivered-up-to mark as persisted (ahead of the cursor)
 	acks           int      // acks since the last checkpoint
 	stats          GroupStats
-	memo           memo
-	notify         chan struct{}
+	// owed and owedBytes count the persistent messages the group still
+	// owes (ready or unacked): what a restart makes ready. They are
+	// checkpointed so that recovery need not count the backlog.
+	owed, owedBytes uint64
+	memo            memo
+	notify          chan struct{}
 }
 
 const maxEndedBindings = 64
@@ -98,18 +103,19 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	if err := n.attachLocked(g); err != nil {
 		return err
 	}
-	c, b, err := n.countLocked(g, g.bindings, g.cursor, tail)
+	c, err := n.countLocked(g, g.bindings, g.cursor, tail)
 	if err != nil {
 		return err
 	}
-	g.stats.Ready, g.stats.ReadyBytes = c, b
+	g.stats.Ready, g.stats.ReadyBytes = c.n, c.bytes
+	g.owed, g.owedBytes = c.pn, c.pbytes
 	if g.durable {
-		if err := n.be.saveGroup(g); err != nil {
+		if err := n.saveAllLocked(g); err != nil {
 			return err
 		}
 	}
 	n.mu.groups[id] = g
-	if c > 0 {
+	if c.n > 0 {
 		g.signal()
 	}
 	return nil
@@ -194,17 +200,19 @@ func (n *namespace) rebindLocked(g *group, old, next []*binding, changedFrom uin
 	}
 	tail := n.be.tail()
 	from := max(g.cursor, n.mu.revs.start(changedFrom, n.mu.boot, tail))
-	oc, ob, err := n.countLocked(g, old, from, tail)
+	oc, err := n.countLocked(g, old, from, tail)
 	if err != nil {
 		return err
 	}
-	nc, nb, err := n.countLocked(g, next, from, tail)
+	nc, err := n.countLocked(g, next, from, tail)
 	if err != nil {
 		return err
 	}
-	g.stats.Ready = g.stats.Ready - oc + nc
-	g.stats.ReadyBytes = g.stats.ReadyBytes - ob + nb
-	if nc > 0 {
+	g.stats.Ready = g.stats.Ready - oc.n + nc.n
+	g.stats.ReadyBytes = g.stats.ReadyBytes - oc.bytes + nc.bytes
+	g.owed = g.owed - oc.pn + nc.pn
+	g.owedBytes = g.owedBytes - oc.pbytes + nc.pbytes
+	if nc.n > 0 {
 		g.signal()
 	}
 	if g.durable {
@@ -262,14 +270,26 @@ func (n *namespace) detachLocked(g *group) {
 	g.cursors = nil
 }
 
+// tally counts records and their body bytes, in all and persistent only.
+type tally struct{ n, bytes, pn, pbytes uint64 }
+
+func (t *tally) add(bodyLen uint32, persistent bool) {
+	t.n++
+	t.bytes += uint64(bodyLen)
+	if persistent {
+		t.pn++
+		t.pbytes += uint64(bodyLen)
+	}
+}
+
 // countLocked counts (and sums the bodies of) the records in [from, to) the
 // bindings bs take, skipping finished ones. It reads only index entries
 // (and records, for property filters or memo misses).
-func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (uint64, uint64, error) {
+func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tally, error) {
+	var t tally
 	if from >= to {
-		return 0, 0, nil
+		return t, nil
 	}
-	var c, bytes uint64
 	buf := make([]entry, 256)
 	seen := map[TopicID]bool{}
 	for _, b := range bs {
@@ -283,12 +303,12 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (uin
 		}
 		ord, err := x.seek(from)
 		if err != nil {
-			return 0, 0, err
+			return t, err
 		}
 		for done := false; !done; {
 			k, err := x.read(ord, buf)
 			if err != nil {
-				return 0, 0, err
+				return t, err
 			}
 			if k == 0 {
 				break
@@ -306,16 +326,15 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (uin
 				}
 				ok, err := n.takesLocked(g, bs, e, nil)
 				if err != nil {
-					return 0, 0, err
+					return t, err
 				}
 				if ok {
-					c++
-					bytes += uint64(e.bodyLen)
+					t.add(e.bodyLen, e.flags&FlagPersistent != 0)
 				}
 			}
 		}
 	}
-	return c, bytes, nil
+	return t, nil
 }
 
 // next returns the group's next index entry at or after its cursor, merged
@@ -428,21 +447,25 @@ func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
 		return err
 	}
 	var rq posHeap
+	var owed tally
 	g.stats.Ready, g.stats.ReadyBytes = 0, 0
-	for _, p := range g.requeue {
-		in := g.pending[p]
-		if in.topic == t {
+	for p, in := range g.pending {
+		if in.requeued && in.topic == t {
 			delete(g.pending, p)
 			continue
 		}
-		rq.push(p)
-		g.stats.Ready++
-		g.stats.ReadyBytes += uint64(in.bodyLen)
+		owed.add(in.bodyLen, in.persistent)
+		if in.requeued {
+			rq.push(p)
+			g.stats.Ready++
+			g.stats.ReadyBytes += uint64(in.bodyLen)
+		}
 	}
 	g.requeue = rq
-	c, b, err := n.countLocked(g, g.bindings, g.cursor, n.be.tail())
-	g.stats.Ready += c
-	g.stats.ReadyBytes += b
+	c, err := n.countLocked(g, g.bindings, g.cursor, n.be.tail())
+	g.stats.Ready += c.n
+	g.stats.ReadyBytes += c.bytes
+	g.owed, g.owedBytes = owed.pn+c.pn, owed.pbytes+c.pbytes
 	return err
 }
 

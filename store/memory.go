@@ -206,7 +206,7 @@ func (l *memLog) trim(floor Position, topics map[TopicID]*topicIndex) {
 }
 
 func (l *memLog) saveGroup(*group) error                { return nil }
-func (l *memLog) saveAcks(*group, []Position) error     { return nil }
+func (l *memLog) saveAcks(*group, []*inflight) error    { return nil }
 func (l *memLog) saveCheckpoint(*group) error           { return nil }
 func (l *memLog) saveMark(*group) error                 { return nil }
 func (l *memLog) saveDropGroup(GroupID) error           { return nil }

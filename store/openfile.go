@@ -256,12 +256,28 @@ func (n *namespace) restoreGroups(rs *recState, compile func([]byte) (Filter, er
 		if err := n.attachLocked(g); err != nil {
 			return err
 		}
-		c, b, err := n.countLocked(g, g.bindings, g.cursor, end)
-		if err != nil {
+		if err := n.recountLocked(g, rg, end); err != nil {
 			return err
 		}
-		g.stats.Ready, g.stats.ReadyBytes = c, b
 		n.mu.groups[g.id] = g
 	}
+	return nil
+}
+
+// recountLocked sets a restored group's counters: the checkpointed count
+// of what it owes plus the log tail after the checkpoint replayed through
+// its filter; a full count when the checkpoint is missing or past the end.
+func (n *namespace) recountLocked(g *group, rg *recGroup, end Position) error {
+	from, base := g.cursor, tally{}
+	if rg.counted && rg.ckTail <= end && rg.ckTail >= g.cursor {
+		from = rg.ckTail
+		base = tally{n: rg.owed, bytes: rg.owedBytes}
+	}
+	c, err := n.countLocked(g, g.bindings, from, end)
+	if err != nil {
+		return err
+	}
+	g.stats.Ready, g.stats.ReadyBytes = base.n+c.n, base.bytes+c.bytes
+	g.owed, g.owedBytes = g.stats.Ready, g.stats.ReadyBytes
 	return nil
 }

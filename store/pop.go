@@ -101,7 +101,7 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		if !take {
 			continue
 		}
-		in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1}
+		in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1, persistent: e.flags&FlagPersistent != 0}
 		g.pending[e.pos] = in
 		picked = append(picked, pick{in, e.pos < g.redeliverBelow})
 	}
@@ -251,7 +251,7 @@ func (n *namespace) finishLocked(id GroupID, receipts []Receipt) error {
 	if err != nil {
 		return err
 	}
-	ps := make([]Position, 0, len(ins))
+	done := ins[:0]
 	for _, in := range ins {
 		if g.pending[in.pos] == nil {
 			continue // the same receipt twice in one call
@@ -260,15 +260,19 @@ func (n *namespace) finishLocked(id GroupID, receipts []Receipt) error {
 		n.unholdLocked(in.owner, g.id, in.pos)
 		g.stats.Unacked--
 		g.stats.UnackedBytes -= uint64(in.bodyLen)
-		ps = append(ps, in.pos)
+		if in.persistent {
+			g.owed--
+			g.owedBytes -= uint64(in.bodyLen)
+		}
+		done = append(done, in)
 	}
 	if !g.durable {
 		return nil
 	}
-	if err := n.be.saveAcks(g, ps); err != nil {
+	if err := n.be.saveAcks(g, done); err != nil {
 		return err
 	}
-	g.acks += len(ps)
+	g.acks += len(done)
 	if g.acks >= checkpointEvery {
 		return n.be.saveCheckpoint(g)
 	}
@@ -359,6 +363,13 @@ func (n *namespace) Purge(id GroupID) (uint64, error) {
 	count := g.stats.Ready
 	for _, p := range g.requeue {
 		delete(g.pending, p)
+	}
+	g.owed, g.owedBytes = 0, 0
+	for _, in := range g.pending {
+		if in.persistent {
+			g.owed++
+			g.owedBytes += uint64(in.bodyLen)
+		}
 	}
 	g.requeue = nil
 	g.skip = rangeSet{}

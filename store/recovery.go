@@ -26,6 +26,11 @@ type recGroup struct {
 	bindings []Binding
 	done     rangeSet
 	mark     Position
+	// The last checkpoint's count of persistent messages owed below
+	// ckTail, kept up to date by later acks; recount when unknown.
+	ckTail          Position
+	owed, owedBytes uint64
+	counted         bool
 }
 
 func newRecState() *recState {
@@ -39,11 +44,11 @@ func (rs *recState) apply(typ byte, r *reader) error {
 		return rs.applyGroup(r)
 	case stAcks:
 		g := rs.groups[GroupID(r.u64())]
-		n := r.count(8)
+		n := r.count(12)
 		for range n {
-			p := Position(r.u64())
+			p, v := Position(r.u64()), r.u32()
 			if g != nil {
-				g.done.add(p, p+1)
+				g.ack(p, v>>1, v&1 != 0)
 			}
 		}
 	case stCheckpoint:
@@ -57,6 +62,9 @@ func (rs *recState) apply(typ byte, r *reader) error {
 	case stDropTopic:
 		t := TopicID(r.u64())
 		rs.dropped[t] = Position(r.u64())
+		for _, g := range rs.groups {
+			g.counted = false // its bindings on t are gone
+		}
 	case stIndex:
 		rs.idxCkpt = Position(r.u64())
 		n := r.count(16)
@@ -80,6 +88,7 @@ func (rs *recState) applyGroup(r *reader) error {
 		rs.groups[id] = g
 	}
 	g.origin = Position(r.u64())
+	g.counted = false
 	n := r.count(32)
 	g.bindings = g.bindings[:0]
 	for range n {
@@ -97,10 +106,24 @@ func (rs *recState) applyGroup(r *reader) error {
 	return nil
 }
 
+// ack marks p finished; a persistent message below the checkpoint is no
+// longer owed.
+func (g *recGroup) ack(p Position, bodyLen uint32, persistent bool) {
+	if g.done.has(p) {
+		return
+	}
+	g.done.add(p, p+1)
+	if g.counted && persistent && p < g.ckTail {
+		g.owed--
+		g.owedBytes -= uint64(bodyLen)
+	}
+}
+
 // applyCheckpoint replaces the group's done set: [origin, cursor) minus
 // the pending positions, plus the skip spans.
 func (rs *recState) applyCheckpoint(r *reader) {
 	g := rs.groups[GroupID(r.u64())]
+	tail, owed, owedBytes := Position(r.u64()), r.u64(), r.u64()
 	cursor := Position(r.u64())
 	mark := Position(r.u64())
 	n := r.count(8)
@@ -131,6 +154,7 @@ func (rs *recState) applyCheckpoint(r *reader) {
 	}
 	g.done = done
 	g.mark = max(g.mark, mark)
+	g.ckTail, g.owed, g.owedBytes, g.counted = tail, owed, owedBytes, true
 }
 
 // loadState reads the newest complete state generation.

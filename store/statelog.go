@@ -86,22 +86,31 @@ func (s *stateLog) putGroup(g *group) {
 	s.seal(st)
 }
 
-func (s *stateLog) putAcks(id GroupID, ps []Position) {
+func (s *stateLog) putAcks(id GroupID, done []*inflight) {
 	st := s.frame(stAcks)
 	b := u64(s.buf, uint64(id))
-	b = u32(b, uint32(len(ps)))
-	for _, p := range ps {
-		b = u64(b, uint64(p))
+	b = u32(b, uint32(len(done)))
+	for _, in := range done {
+		b = u64(b, uint64(in.pos))
+		v := in.bodyLen << 1
+		if in.persistent {
+			v |= 1
+		}
+		b = u32(b, v)
 	}
 	s.buf = b
 	s.seal(st)
 }
 
 // putCheckpoint records that every position of the group in [origin,
-// cursor) is finished except the pending ones, plus the skip spans ahead.
-func (s *stateLog) putCheckpoint(g *group) {
+// cursor) is finished except the pending ones, plus the skip spans ahead,
+// and how many persistent messages the group owes below tail.
+func (s *stateLog) putCheckpoint(g *group, tail Position) {
 	st := s.frame(stCheckpoint)
 	b := u64(s.buf, uint64(g.id))
+	b = u64(b, uint64(tail))
+	b = u64(b, g.owed)
+	b = u64(b, g.owedBytes)
 	b = u64(b, uint64(g.cursor))
 	b = u64(b, uint64(g.markSave))
 	b = u32(b, uint32(len(g.pending)))
