@@ -24,6 +24,9 @@
 // The house rule is gobwas/glob only where it reproduces RabbitMQ exactly.
 // It does not, so Warren does not use it:
 //
+// Its documented grammar has "*" for any run of non-separator characters
+// (the empty run included) and "**" for any run of characters.
+//
 //   - glob matches strings, not word lists. The empty routing key is zero
 //     words to RabbitMQ, but to a glob with separator '.' it is one empty
 //     segment, so "*" would match "" (RabbitMQ: no). Every pattern with a
@@ -59,7 +62,11 @@
 //     (F:{k=I:1} differs from F:{k=l:1}); an empty table equals an empty
 //     array.
 //   - "all" with no arguments left matches every message; "any" with none
-//     matches nothing.
+//     matches nothing. Such a filter does not ask the store for the
+//     message's properties (NeedsProperties is false).
+//   - A header name repeated in one table (possible on the wire, not from
+//     map-based clients): the n-th argument of a name meets the n-th header
+//     of that name, as RabbitMQ's merge of the two sorted lists does.
 //
 // The rules are checked against testdata/headers_golden.tsv, recorded from
 // RabbitMQ 3.10.8 the same way as the topic table.
@@ -91,4 +98,22 @@
 //
 // with no path inside a path. Varints are minimal, so each filter has
 // exactly one spec; anything else is ErrBadSpec.
+//
+// # Tests
+//
+// The golden tables are re-recorded from a RabbitMQ 3.10 on 127.0.0.1:5672
+// (cases in mapping/internal/golden; a case added without re-recording
+// fails the tests):
+//
+//	go run ./mapping/internal/goldengen -out mapping/testdata
+//
+// The fuzz targets' seeds run with every go test; fuzz by hand with
+//
+//	go test ./mapping -run '^$' -fuzz FuzzTopicMatch -fuzztime 5m
+//	go test ./mapping -run '^$' -fuzz FuzzHeadersMatch -fuzztime 5m
+//	go test ./mapping -run '^$' -fuzz FuzzCompileFilter -fuzztime 2m
+//
+// FuzzHeadersMatch compares the matcher with headers_ref_test.go, a
+// clause-by-clause transliteration of RabbitMQ's headers_match over a model
+// of Erlang terms (exact rationals for numbers).
 package mapping

@@ -83,20 +83,7 @@ func refParseValue(tag byte, b []byte) (v term, rest []byte, ok bool) {
 	need := func(n int) bool { return len(b) >= n }
 	switch tag {
 	case 'S', 'x', 'F', 'A':
-		if !need(4) || uint64(be.Uint32(b)) > uint64(len(b)-4) {
-			return term{}, nil, false
-		}
-		n := be.Uint32(b)
-		body, rest := b[4:4+n], b[4+n:]
-		switch tag {
-		case 'F':
-			l, ok := refParseTable(body)
-			return listTerm(l), rest, ok
-		case 'A':
-			l, ok := refParseArray(body)
-			return listTerm(l), rest, ok
-		}
-		return binTerm(body), rest, true
+		return refParseLong(tag, b)
 	case 'V':
 		return atomTerm("undefined"), b, true
 	case 'b', 'B', 't':
@@ -155,6 +142,24 @@ func refParseValue(tag byte, b []byte) (v term, rest []byte, ok bool) {
 		return tuple(intTerm(int64(b[0])), uintTerm(uint64(be.Uint32(b[1:])))), b[5:], true
 	}
 	return term{}, nil, false
+}
+
+// refParseLong parses the length-prefixed kinds S x F A.
+func refParseLong(tag byte, b []byte) (v term, rest []byte, ok bool) {
+	if len(b) < 4 || uint64(binary.BigEndian.Uint32(b)) > uint64(len(b)-4) {
+		return term{}, nil, false
+	}
+	n := binary.BigEndian.Uint32(b)
+	body, rest := b[4:4+n], b[4+n:]
+	switch tag {
+	case 'F':
+		l, ok := refParseTable(body)
+		return listTerm(l), rest, ok
+	case 'A':
+		l, ok := refParseArray(body)
+		return listTerm(l), rest, ok
+	}
+	return binTerm(body), rest, true
 }
 
 // refEntry is one {Name, Type, Value} of a parsed table.
