@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // maxBody caps admin API request bodies (definitions files included).
@@ -30,6 +31,7 @@ type api struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	maxBody  int64
+	started  time.Time
 }
 
 // NewAPI returns the admin HTTP API handler. sessions may be nil (meta run
@@ -45,7 +47,7 @@ func NewAPI(svc Service, sessions Sessions, log *slog.Logger) http.Handler {
 }
 
 func newAPI(svc Service, sessions Sessions, log *slog.Logger, limit int64) *api {
-	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit}
+	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit, started: time.Now()}
 	a.routes()
 	return a
 }
@@ -60,7 +62,9 @@ type request struct {
 
 type handler func(rq *request) error
 
-// Access levels by user tag, lowest first.
+// Access levels of the API, by user tag. The tags are not a ladder:
+// administrator includes the others, monitoring and policymaker include
+// management, and neither includes the other.
 const (
 	levelManagement = iota
 	levelPolicymaker
@@ -68,21 +72,28 @@ const (
 	levelAdministrator
 )
 
-func userLevel(u *User) int {
-	level := -1
+func hasTag(u *User, tags ...string) bool {
 	for _, t := range u.Tags {
-		switch t {
-		case "administrator":
-			level = max(level, levelAdministrator)
-		case "monitoring":
-			level = max(level, levelMonitoring)
-		case "policymaker":
-			level = max(level, levelPolicymaker)
-		case "management":
-			level = max(level, levelManagement)
+		for _, want := range tags {
+			if t == want {
+				return true
+			}
 		}
 	}
-	return level
+	return false
+}
+
+// allowed reports whether u's tags grant level.
+func allowed(u *User, level int) bool {
+	switch level {
+	case levelAdministrator:
+		return hasTag(u, "administrator")
+	case levelMonitoring:
+		return hasTag(u, "administrator", "monitoring")
+	case levelPolicymaker:
+		return hasTag(u, "administrator", "policymaker")
+	}
+	return hasTag(u, "administrator", "monitoring", "policymaker", "management")
 }
 
 func (a *api) handle(pattern string, level int, h handler) {
@@ -104,15 +115,19 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler
 		writeError(w, http.StatusUnauthorized, "not_authorized", "Login failed")
 		return
 	}
-	switch ul := userLevel(u); {
-	case ul < 0:
+	switch {
+	case !allowed(u, levelManagement):
 		writeError(w, http.StatusUnauthorized, "not_authorised", "Not management user")
 		return
-	case ul < level && level == levelAdministrator:
+	case allowed(u, level):
+	case level == levelAdministrator:
 		writeError(w, http.StatusUnauthorized, "not_authorised", "Not administrator user")
 		return
-	case ul < level:
+	case level == levelMonitoring:
 		writeError(w, http.StatusUnauthorized, "not_authorised", "Not monitor user")
+		return
+	default: // policymaker: RabbitMQ answers 405 with no body
+		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
 	snap, err := a.svc.Snapshot(r.Context())
@@ -256,7 +271,7 @@ func (rq *request) vhost() (string, error) {
 // canSee: administrators and monitors see every vhost, others the vhosts
 // they have a permission in.
 func (rq *request) canSee(vhost string) bool {
-	if userLevel(rq.user) >= levelMonitoring {
+	if allowed(rq.user, levelMonitoring) {
 		return true
 	}
 	return rq.permission(vhost) != nil

@@ -319,7 +319,7 @@ func (a *api) deletePolicy(rq *request) error {
 // ownsOrMonitors: monitors and administrators see every session, others
 // their own.
 func (rq *request) ownsOrMonitors(user string) bool {
-	return user == rq.user.Name || userLevel(rq.user) >= levelMonitoring
+	return user == rq.user.Name || allowed(rq.user, levelMonitoring)
 }
 
 func (a *api) connectionsByName() map[string]*ConnectionInfo {

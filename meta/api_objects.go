@@ -44,6 +44,7 @@ func (a *api) routes() {
 		a.handle("DELETE /api/bindings/{vhost}/e/{source}/"+d+"/{dest}/{props}", m, a.deleteBinding)
 	}
 	a.adminRoutes()
+	a.nodeRoutes()
 	a.mux.HandleFunc("/", a.notFound)
 }
 
