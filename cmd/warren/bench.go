@@ -1,14 +1,18 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/warren-mq/warren/bench"
 )
 
-// errBenchNotBuilt is returned until the load tool lands.
-var errBenchNotBuilt = errors.New("warren bench: the load tool is not built yet")
-
-// runBench runs the load tool with its own flags.
+// runBench runs the load tool (package bench) with its own flags; SIGINT or
+// SIGTERM end the run early, still cleaning up what it declared.
 func runBench(args []string) error {
-	return fmt.Errorf("%w (args %q)", errBenchNotBuilt, args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return bench.Main(ctx, args, os.Stdout, os.Stderr)
 }
