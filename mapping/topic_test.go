@@ -230,3 +230,35 @@ func BenchmarkTopicMatchMiss(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTopicMatch100 is one routing key against 100 bindings with "*"
+// and "#" (the load tool's topic case), as the proxy's publish-time walk
+// and 100 queues' filters see it.
+func BenchmarkTopicMatch100(b *testing.B) {
+	topics := make([]Topic, 100)
+	for i := range topics {
+		switch i % 4 {
+		case 0:
+			topics[i] = CompileTopic("stock." + strconv.Itoa(i) + ".#")
+		case 1:
+			topics[i] = CompileTopic("*.nyse." + strconv.Itoa(i))
+		case 2:
+			topics[i] = CompileTopic("#.trade." + strconv.Itoa(i))
+		default:
+			topics[i] = CompileTopic("stock.*.nyse.#")
+		}
+	}
+	key := []byte("stock.ibm.nyse.trade.buy")
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		for i := range topics {
+			if topics[i].Match(key) {
+				n++
+			}
+		}
+		if n != 25 {
+			b.Fatalf("%d matches", n)
+		}
+	}
+}
