@@ -53,20 +53,25 @@ type channel struct {
 	inFlight    int    // unacked plus reserved deliveries, for global
 	confirms    confirmTracker
 	confirmMode bool
+	txMode      bool
 }
 
 // openChannel handles a method on a channel number not open yet: only
 // channel.open is allowed.
 func (c *conn) openChannel(num uint16, payload []byte) error {
-	m, err := amqpwire.DecodeMethod(payload)
+	m, err := decodeMethod(payload)
 	if err != nil {
 		return err
 	}
 	if _, ok := m.(*amqpwire.ChannelOpen); !ok {
 		return errorf(amqpwire.ChannelError, m, "expected 'channel.open'")
 	}
+	if len(c.chans) >= int(c.channelMax) {
+		return errorf(amqpwire.NotAllowed, m, "number of channels opened (%d) has reached the negotiated channel_max (%d)",
+			len(c.chans), c.channelMax)
+	}
 	if num > c.channelMax {
-		return errorf(amqpwire.NotAllowed, m, "channel number %d exceeds the negotiated channel_max %d", num, c.channelMax)
+		return errorf(amqpwire.ChannelError, m, "channel number %d above the negotiated channel_max (%d)", num, c.channelMax)
 	}
 	ch := &channel{
 		c:         c,
@@ -175,11 +180,11 @@ func (ch *channel) handleMethod(payload []byte) error {
 	}
 	if cls == amqpwire.ClassBasic && mth == methodBasicPublish {
 		if err := ch.pub.DecodeArgs(args); err != nil {
-			return err
+			return decodeError(err, payload)
 		}
 		return ch.startPublish()
 	}
-	m, err := amqpwire.DecodeMethod(payload)
+	m, err := decodeMethod(payload)
 	if err != nil {
 		return err
 	}
@@ -195,7 +200,7 @@ func (ch *channel) dispatch(m amqpwire.Method) error {
 		ch.c.sendMethod(ch.num, &amqpwire.ChannelCloseOk{})
 		return nil
 	case *amqpwire.ChannelCloseOk:
-		return nil
+		return errorf(amqpwire.CommandInvalid, m, "unimplemented method")
 	case *amqpwire.ChannelOpen:
 		return errorf(amqpwire.ChannelError, m, "second 'channel.open' seen")
 	case *amqpwire.ChannelFlow:

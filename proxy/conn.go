@@ -212,7 +212,7 @@ func (c *conn) handleFrame(f amqpwire.Frame) error {
 	switch f.Type {
 	case amqpwire.FrameHeartbeat:
 		if f.Channel != 0 {
-			return errorf(amqpwire.FrameError, nil, "heartbeat frame on channel %d", f.Channel)
+			return errorf(amqpwire.UnexpectedFrame, nil, "type 8, all octets = <<>>")
 		}
 		return nil
 	case amqpwire.FrameMethod:
@@ -264,7 +264,7 @@ const (
 
 // handleConnMethod handles a method on channel 0 after the handshake.
 func (c *conn) handleConnMethod(payload []byte) error {
-	m, err := amqpwire.DecodeMethod(payload)
+	m, err := decodeMethod(payload)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (c *conn) handleConnMethod(payload []byte) error {
 	case *amqpwire.ConnectionUpdateSecret:
 		return errorf(amqpwire.NotImplemented, m, "connection.update-secret is not implemented")
 	}
-	return errorf(amqpwire.CommandInvalid, m, "%s on channel 0 after the handshake", m.Name())
+	return errorf(amqpwire.ChannelError, m, "unexpected method in connection state running")
 }
 
 // closeConnection starts the server side of a connection close: it sends

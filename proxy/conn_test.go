@@ -195,8 +195,32 @@ func TestProtocolErrors(t *testing.T) {
 				_ = rc.next()
 				rc.write(amqpwire.AppendFrame(nil, amqpwire.FrameMethod, 1, []byte{0, 60, 0, 99}))
 			}},
-		{name: "channel above channel_max", code: 530,
+		{name: "channel above channel_max", code: 504,
 			give: func(rc *rawConn) { rc.method(11, &amqpwire.ChannelOpen{}) }},
+		{name: "heartbeat on a channel", code: 505, text: "UNEXPECTED_FRAME - type 8, all octets = <<>>",
+			give: func(rc *rawConn) { rc.write(amqpwire.AppendFrame(nil, amqpwire.FrameHeartbeat, 1, nil)) }},
+		{name: "unsolicited close-ok", code: 503, text: "COMMAND_INVALID - unimplemented method",
+			give: func(rc *rawConn) {
+				rc.method(1, &amqpwire.ChannelOpen{})
+				_ = rc.next()
+				rc.method(1, &amqpwire.ChannelCloseOk{})
+			}},
+		{name: "channel method on channel 0", code: 504, text: "CHANNEL_ERROR - unexpected method in connection state running",
+			give: func(rc *rawConn) { rc.method(0, &amqpwire.BasicQos{PrefetchCount: 1}) }},
+		{name: "truncated arguments", code: 501, text: "FRAME_ERROR - cannot decode <<0,0,200>>",
+			give: func(rc *rawConn) {
+				rc.method(1, &amqpwire.ChannelOpen{})
+				_ = rc.next()
+				rc.write(amqpwire.AppendFrame(nil, amqpwire.FrameMethod, 1, []byte{0, 50, 0, 10, 0, 0, 200}))
+			}},
+		{name: "content header of another class", code: 505,
+			text: "UNEXPECTED_FRAME - expected content header for class 60, got one for class 50 instead",
+			give: func(rc *rawConn) {
+				rc.method(1, &amqpwire.ChannelOpen{})
+				_ = rc.next()
+				rc.method(1, &amqpwire.BasicPublish{RoutingKey: "q"})
+				rc.write(amqpwire.AppendHeaderFrame(nil, 1, 50, 1, []byte{0, 0}))
+			}},
 		{name: "immediate publish", code: 540, text: "NOT_IMPLEMENTED - immediate=true",
 			give: func(rc *rawConn) {
 				rc.method(1, &amqpwire.ChannelOpen{})
@@ -216,6 +240,24 @@ func TestProtocolErrors(t *testing.T) {
 			require.True(t, errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || err != nil)
 		})
 	}
+}
+
+func TestChannelMax(t *testing.T) {
+	ts := startServer(t)
+	rc := dialRaw(t, ts)
+	rc.write([]byte(amqpwire.ProtocolHeader))
+	_ = rc.next()
+	rc.method(0, &amqpwire.ConnectionStartOk{Mechanism: "PLAIN", Response: "\x00guest\x00guest", Locale: "en_US"})
+	_ = rc.next()
+	rc.method(0, &amqpwire.ConnectionTuneOk{ChannelMax: 2, FrameMax: 131072})
+	rc.method(0, &amqpwire.ConnectionOpen{VirtualHost: "/"})
+	_ = rc.next()
+	rc.method(1, &amqpwire.ChannelOpen{})
+	_ = rc.next()
+	rc.method(2, &amqpwire.ChannelOpen{})
+	_ = rc.next()
+	rc.method(3, &amqpwire.ChannelOpen{})
+	rc.expectClose(530, "NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)")
 }
 
 func TestHeartbeats(t *testing.T) {

@@ -107,3 +107,31 @@ func replyText(s string) string {
 	}
 	return s[:maxReplyText-3] + "..."
 }
+
+// decodeMethod decodes a method frame's payload; arguments that end early
+// are told as RabbitMQ tells them: "FRAME_ERROR - cannot decode <<0,0,200>>".
+func decodeMethod(payload []byte) (amqpwire.Method, error) {
+	m, err := amqpwire.DecodeMethod(payload)
+	if err != nil {
+		return nil, decodeError(err, payload)
+	}
+	return m, nil
+}
+
+// decodeError rewrites a 501 from argument decoding into RabbitMQ's text.
+func decodeError(err error, payload []byte) error {
+	var we *amqpwire.Error
+	if !errors.As(err, &we) || we.Code != amqpwire.FrameError || len(payload) < 4 {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("cannot decode <<")
+	for i, x := range payload[4:] {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d", x)
+	}
+	b.WriteString(">>")
+	return errorf(amqpwire.FrameError, nil, "%s", b.String())
+}

@@ -58,7 +58,7 @@ func (ch *channel) contentHeader(payload []byte) error {
 		return err
 	}
 	if h.ClassID != amqpwire.ClassBasic {
-		return errorf(amqpwire.FrameError, nil, "content header for class %d, expected 60", h.ClassID)
+		return errorf(amqpwire.UnexpectedFrame, nil, "expected content header for class 60, got one for class %d instead", h.ClassID)
 	}
 	if max := ch.c.srv.cfg.MaxMessageSize; h.BodySize > uint64(max) {
 		ch.content = expectMethod

@@ -42,7 +42,7 @@ func (s *Server) Channels() []meta.ChannelInfo {
 			out = append(out, meta.ChannelInfo{
 				Connection: c.name, Number: ch.num, User: c.user, Vhost: c.vhost,
 				PrefetchCount: ch.prefetch, Unacked: ch.unacked.len(), Consumers: len(ch.order),
-				Confirm: ch.confirmMode,
+				Confirm: ch.confirmMode, Transactional: ch.txMode,
 			})
 		}
 		c.mu.Unlock()
@@ -83,6 +83,21 @@ func (s *Server) QueueStats(vhost, queue string) (meta.QueueStats, bool) {
 		return meta.QueueStats{}, false
 	}
 	return meta.QueueStats{Ready: st.Ready, Unacked: st.Unacked, Consumers: s.subs.count(vhost, q.ID)}, true
+}
+
+// PurgeQueue drops a queue's ready messages (the admin API's DELETE
+// /api/queues/{vhost}/{name}/contents).
+func (s *Server) PurgeQueue(vhost, name string) error {
+	q, ok := s.topo.lookupQueue(vhost, name)
+	if !ok {
+		return meta.Errorf(meta.CodeNotFound, "NOT_FOUND - no queue '%s' in vhost '%s'", name, vhost)
+	}
+	ns, ok := s.topo.namespace(vhost)
+	if !ok {
+		return meta.Errorf(meta.CodeNotFound, "NOT_FOUND - no vhost '%s'", vhost)
+	}
+	_, err := ns.Purge(store.GroupID(q.ID))
+	return err
 }
 
 // CloseConnection closes the named connection with 320 CONNECTION_FORCED.

@@ -40,6 +40,9 @@ func (ch *channel) dispatchTx(m amqpwire.Method) error {
 		}
 		if ch.tx == nil {
 			ch.tx = &txState{}
+			ch.c.mu.Lock()
+			ch.txMode = true
+			ch.c.mu.Unlock()
 		}
 		ch.c.sendMethod(ch.num, &amqpwire.TxSelectOk{})
 		return nil
