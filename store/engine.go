@@ -16,6 +16,8 @@ type backend interface {
 	// read returns the record at pos (size bytes), reusing dst.
 	read(pos Position, size uint32, dst []byte) ([]byte, error)
 	tail() Position
+	// head is the first position still readable.
+	head() Position
 	whenDurable(pos Position, done func(error))
 	openIndex(topic TopicID) (*topicIndex, error)
 	dropIndex(x *topicIndex) error
@@ -185,10 +187,14 @@ func (n *namespace) checkpointIndexesLocked() error {
 	return n.be.saveIndexCheckpoint(tail, n.mu.topics)
 }
 
-// shutdownLocked closes the namespace: indexes flushed and checkpointed,
-// then the backend closed (a final flush and sync).
-func (n *namespace) shutdownLocked() error {
+// shutdown closes the namespace: indexes flushed and checkpointed, then
+// the backend closed (a final flush and sync) without holding the
+// namespace lock, so a durability callback that calls back into the
+// namespace gets ErrClosed instead of a deadlock.
+func (n *namespace) shutdown() error {
+	n.mu.Lock()
 	if n.mu.closed {
+		n.mu.Unlock()
 		return nil
 	}
 	err := n.checkpointIndexesLocked()
@@ -198,6 +204,7 @@ func (n *namespace) shutdownLocked() error {
 		}
 	}
 	n.closeLocked()
+	n.mu.Unlock()
 	return errors.Join(err, n.be.close())
 }
 

@@ -96,6 +96,44 @@ func (x *fileIndex) write(es []entry) error {
 	return nil
 }
 
+// truncate drops the first k entries: all of them by truncating, else by
+// copying the rest to a new file renamed over this one (derived data: no
+// fsync).
+func (x *fileIndex) truncate(k int64) error {
+	if k <= 0 {
+		return nil
+	}
+	if err := x.open(); err != nil {
+		return err
+	}
+	if k >= x.n {
+		x.n = 0
+		return x.f.Truncate(0)
+	}
+	tmp := x.path + ".tmp"
+	nf, err := x.fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for off, end := k*entrySize, x.n*entrySize; off < end; {
+		m := min(int64(len(buf)), end-off)
+		if _, err := x.f.ReadAt(buf[:m], off); err != nil {
+			return errors.Join(err, nf.Close())
+		}
+		if _, err := nf.WriteAt(buf[:m], off-k*entrySize); err != nil {
+			return errors.Join(err, nf.Close())
+		}
+		off += m
+	}
+	if err := x.fsys.Rename(tmp, x.path); err != nil {
+		return errors.Join(err, nf.Close())
+	}
+	err = x.f.Close()
+	x.f, x.n = nf, x.n-k
+	return err
+}
+
 func (x *fileIndex) close() error {
 	if x.f == nil {
 		return nil

@@ -138,6 +138,12 @@ func (l *fileLog) tail() Position {
 	return l.mu.end
 }
 
+func (l *fileLog) head() Position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.head
+}
+
 func (l *fileLog) segmentLocked(pos Position) *segment {
 	i := sort.Search(len(l.mu.segs), func(i int) bool { return l.mu.segs[i].base > pos }) - 1
 	if i < 0 {
@@ -181,6 +187,11 @@ func grow(b []byte, n int) []byte {
 
 func (l *fileLog) whenDurable(pos Position, done func(error)) {
 	l.mu.Lock()
+	if l.mu.closed {
+		l.mu.Unlock()
+		done(ErrClosed)
+		return
+	}
 	l.mu.waiters = append(l.mu.waiters, waiter{pos, done})
 	l.mu.Unlock()
 	select {

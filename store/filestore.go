@@ -88,9 +88,7 @@ func (s *fileStore) DropNamespace(name string) error {
 	}
 	var err error
 	if n := s.mu.spaces[name]; n != nil {
-		n.mu.Lock()
-		err = n.shutdownLocked()
-		n.mu.Unlock()
+		err = n.shutdown()
 		delete(s.mu.spaces, name)
 	}
 	if rerr := s.opts.FS.RemoveAll(filepath.Join(s.opts.Dir, nsDirName(name))); rerr != nil {
@@ -109,9 +107,7 @@ func (s *fileStore) Close() error {
 	s.mu.closed = true
 	var errs []error
 	for _, n := range s.mu.spaces {
-		n.mu.Lock()
-		errs = append(errs, n.shutdownLocked())
-		n.mu.Unlock()
+		errs = append(errs, n.shutdown())
 	}
 	return errors.Join(errs...)
 }

@@ -14,6 +14,8 @@ type indexFile interface {
 	// write appends entries at the end of the file.
 	write(es []entry) error
 	count() int64
+	// truncate drops the first k entries of the file.
+	truncate(k int64) error
 	close() error
 	remove() error
 }
@@ -76,6 +78,24 @@ func (x *topicIndex) flush() error {
 	}
 	x.base += int64(len(x.mem))
 	x.mem = x.mem[:0]
+	return nil
+}
+
+// dropPrefix forgets the first k entries, which lie in the file or are
+// all of them (the file store's retention).
+func (x *topicIndex) dropPrefix(k int64) error {
+	if k >= x.count() {
+		x.mem = x.mem[:0]
+		x.base, x.first = 0, 0
+		return x.file.truncate(0)
+	}
+	if k > x.base {
+		k = x.base
+	}
+	if err := x.file.truncate(k); err != nil {
+		return err
+	}
+	x.base -= k
 	return nil
 }
 

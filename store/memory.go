@@ -152,7 +152,7 @@ func (s *memStore) Close() error {
 type memLog struct {
 	cb   *callbacks
 	recs []memRec
-	head int // index of the first retained record
+	first int // index of the first retained record
 	next Position
 }
 
@@ -175,7 +175,7 @@ func (l *memLog) append(msg *Message) (Position, int, error) {
 }
 
 func (l *memLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
-	live := l.recs[l.head:]
+	live := l.recs[l.first:]
 	i := sort.Search(len(live), func(i int) bool { return live[i].pos >= pos })
 	if i == len(live) || live[i].pos != pos || len(live[i].b) != int(size) {
 		return nil, fmt.Errorf("%w: no record at %d", ErrCorrupt, pos)
@@ -185,6 +185,13 @@ func (l *memLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
 
 func (l *memLog) tail() Position { return l.next }
 
+func (l *memLog) head() Position {
+	if l.first < len(l.recs) {
+		return l.recs[l.first].pos
+	}
+	return l.next
+}
+
 func (l *memLog) whenDurable(_ Position, done func(error)) { l.cb.add(done) }
 
 func (l *memLog) openIndex(t TopicID) (*topicIndex, error) { return &topicIndex{topic: t}, nil }
@@ -192,13 +199,13 @@ func (l *memLog) openIndex(t TopicID) (*topicIndex, error) { return &topicIndex{
 func (l *memLog) dropIndex(*topicIndex) error { return nil }
 
 func (l *memLog) trim(floor Position, topics map[TopicID]*topicIndex) {
-	for l.head < len(l.recs) && l.recs[l.head].pos < floor {
-		l.recs[l.head] = memRec{}
-		l.head++
+	for l.first < len(l.recs) && l.recs[l.first].pos < floor {
+		l.recs[l.first] = memRec{}
+		l.first++
 	}
-	if l.head > len(l.recs)/2 && l.head > 1024 {
-		l.recs = append(l.recs[:0:0], l.recs[l.head:]...)
-		l.head = 0
+	if l.first > len(l.recs)/2 && l.first > 1024 {
+		l.recs = append(l.recs[:0:0], l.recs[l.first:]...)
+		l.first = 0
 	}
 	for _, x := range topics {
 		x.trimMem(floor)

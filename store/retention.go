@@ -35,5 +35,46 @@ func (n *namespace) retainLocked() error {
 		return err
 	}
 	n.be.trim(floor, n.mu.topics)
+	return n.resetIndexesLocked()
+}
+
+// indexCompactMin is how many dead entries (below the log head) an index
+// file must have before it is rewritten without them.
+const indexCompactMin = 1 << 14
+
+// resetIndexesLocked drops from the index files the entries below the log
+// head (their records are gone) once they are all dead, or at least half
+// of the file and indexCompactMin, so that index files do not grow forever;
+// cursors on those topics shift their ordinals.
+func (n *namespace) resetIndexesLocked() error {
+	head := n.be.head()
+	changed := false
+	for t, x := range n.mu.topics {
+		if x.file == nil || x.count() == 0 {
+			continue
+		}
+		dead, err := x.seek(head)
+		if err != nil {
+			return err
+		}
+		if dead < x.count() && (dead < indexCompactMin || dead*2 < x.count()) {
+			continue
+		}
+		if err := x.dropPrefix(dead); err != nil {
+			return err
+		}
+		changed = true
+		for _, g := range n.mu.bound[t] {
+			for _, c := range g.cursors {
+				if c.x == x {
+					c.ord -= dead
+					c.bufAt -= dead
+				}
+			}
+		}
+	}
+	if changed {
+		return n.checkpointIndexesLocked()
+	}
 	return nil
 }
