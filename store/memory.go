@@ -150,10 +150,10 @@ func (s *memStore) Close() error {
 // memLog keeps encoded records in order of position; positions advance by
 // record size as in the file store, and trimmed records are forgotten.
 type memLog struct {
-	cb   *callbacks
-	recs []memRec
+	cb    *callbacks
+	recs  []memRec
 	first int // index of the first retained record
-	next Position
+	next  Position
 }
 
 type memRec struct {
