@@ -5,7 +5,10 @@ import (
 	"github.com/warren-mq/warren/store"
 )
 
-var _ meta.Sessions = (*Server)(nil)
+var (
+	_ meta.Sessions    = (*Server)(nil)
+	_ meta.QueuePurger = (*Server)(nil)
+)
 
 // Connections lists live connections for the admin API.
 func (s *Server) Connections() []meta.ConnectionInfo {
