@@ -75,6 +75,7 @@ func (c *conn) shut() {
 type target struct {
 	exchange string
 	keys     []string
+	weights  []int64 // deliveries each key makes (queues it reaches)
 }
 
 // publisher is one producer connection's loop.
@@ -89,6 +90,7 @@ type publisher struct {
 	budget    *budget
 	st        *stats
 	keyOffset int
+	maxLag    int64 // 0, or the most deliveries published but not yet consumed
 }
 
 // budget is a shared count of messages left to publish; nil is unlimited.
@@ -152,8 +154,12 @@ func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, slots chan struc
 				return nil
 			}
 		}
+		k := i % len(p.dest.keys)
+		if p.maxLag > 0 && !p.waitForConsumers(ctx, p.dest.weights[k]) {
+			return nil
+		}
 		binary.BigEndian.PutUint64(body, uint64(due.UnixNano()))
-		key := p.dest.keys[i%len(p.dest.keys)]
+		key := p.dest.keys[k]
 		// amqp091-go writes the frames before Publish returns, so body can
 		// be reused for the next message.
 		if err := ch.PublishWithContext(ctx, p.dest.exchange, key, false, false, msg); err != nil {
@@ -164,6 +170,23 @@ func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, slots chan struc
 		}
 		p.st.sent.Add(1)
 	}
+}
+
+// waitForConsumers holds the producer while more than maxLag deliveries
+// are outstanding (published, not yet consumed), then counts the next
+// message's w deliveries as outstanding. It returns false if ctx ends.
+// Throughput at max rate is then what the broker can carry end to end,
+// not how fast it can buffer.
+func (p *publisher) waitForConsumers(ctx context.Context, w int64) bool {
+	for p.st.expected.Load()-p.st.received.Load() > p.maxLag {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Microsecond):
+		}
+	}
+	p.st.expected.Add(w)
+	return true
 }
 
 func (p *publisher) countConfirms(confirms <-chan amqp.Confirmation, slots chan struct{}) {

@@ -40,6 +40,7 @@ type Config struct {
 	Confirm    int     // publisher-confirm window per producer
 	Qos        int     // consumer prefetch
 	Queues     int     // fanout and topic
+	MaxLag     int64   // deliveries outstanding before producers wait (max-rate pubsub, fanout, topic)
 	Transient  bool    // non-durable queues, non-persistent messages
 	ServerPID  int
 	JSON       bool
@@ -69,6 +70,7 @@ func ParseFlags(args []string, output io.Writer) (Config, error) {
 	fs.IntVar(&c.Confirm, "confirm", 256, "outstanding publisher confirms per producer (publish-confirm, fills)")
 	fs.IntVar(&c.Qos, "qos", 100, "consumer prefetch count")
 	fs.IntVar(&c.Queues, "queues", 0, "queues for fanout (default 10) and topic (default 100)")
+	fs.Int64Var(&c.MaxLag, "max-lag", 20_000, "at max rate with consumers, producers wait while this many deliveries are unconsumed (0: never wait)")
 	fs.BoolVar(&c.Transient, "transient", false, "non-durable queues and non-persistent messages")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "broker process id: report its CPU seconds per million messages and its RSS")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON lines instead of text")
@@ -143,8 +145,8 @@ func (c *Config) validate() error {
 	if c.Producers < 1 || c.Consumers < 1 || c.Confirm < 1 || c.Qos < 0 || c.Queues < 1 {
 		errs = append(errs, "--producers, --consumers, --confirm and --queues must be at least 1, --qos at least 0")
 	}
-	if c.Rate < 0 || c.Count < 0 || c.Fill < 0 {
-		errs = append(errs, "--rate, --pmessages and --fill must not be negative")
+	if c.Rate < 0 || c.Count < 0 || c.Fill < 0 || c.MaxLag < 0 {
+		errs = append(errs, "--rate, --pmessages, --fill and --max-lag must not be negative")
 	}
 	if c.Scenario == "topic" && c.Queues != topicQueues {
 		errs = append(errs, fmt.Sprintf("topic uses exactly %d queues", topicQueues))

@@ -59,8 +59,8 @@ func (r *runner) publishers(ph phase, st *stats) ([]*publisher, []*conn, error) 
 		}
 		conns = append(conns, c)
 		pubs = append(pubs, &publisher{id: i, conn: c, size: r.cfg.Size, mode: r.mode(), window: ph.window,
-			budget: b, st: st, keyOffset: i * len(keys) / r.cfg.Producers,
-			dest: target{exchange: r.plan.topo.exchange, keys: keys}})
+			budget: b, st: st, keyOffset: i * len(keys) / r.cfg.Producers, maxLag: ph.maxLag,
+			dest: target{exchange: r.plan.topo.exchange, keys: keys, weights: r.plan.topo.weights}})
 	}
 	return pubs, conns, nil
 }

@@ -33,6 +33,7 @@ type phase struct {
 	limit   time.Duration // wall-clock bound
 	drain   int64         // stop once this many were received, 0 = never
 	rate    float64
+	maxLag  int64 // producers wait while more deliveries are outstanding
 }
 
 // phaseResult is what a phase measured.
@@ -103,6 +104,9 @@ func (r *runner) run(ctx context.Context) (s Summary, err error) {
 		limit: cfg.Time, rate: cfg.Rate}
 	if r.plan.confirm {
 		ph.window = cfg.Confirm
+	}
+	if r.plan.consume && r.plan.publish && cfg.Rate == 0 {
+		ph.maxLag = cfg.MaxLag
 	}
 	if !r.plan.publish {
 		ph.drain = s.Filled

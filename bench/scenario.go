@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // topicQueues is the number of queues of the topic scenario.
@@ -18,6 +19,7 @@ type topology struct {
 	queues   []string
 	bindings []binding
 	keys     []string // routing keys producers cycle through
+	weights  []int64  // queues each key reaches
 }
 
 // plan is a scenario: its topology, whether it pre-fills, what runs in the
@@ -39,7 +41,7 @@ func p99(s *Summary) float64         { return s.P99 }
 
 // makePlan builds cfg's scenario; prefix makes its names unique.
 func makePlan(cfg Config, prefix string) plan {
-	single := topology{queues: []string{prefix + "-q"}, keys: []string{prefix + "-q"}}
+	single := topology{queues: []string{prefix + "-q"}, keys: []string{prefix + "-q"}, weights: []int64{1}}
 	switch cfg.Scenario {
 	case "publish":
 		return plan{topo: single, publish: true, unit: "msg/s published", value: sendRate}
@@ -62,7 +64,7 @@ func makePlan(cfg Config, prefix string) plan {
 }
 
 func fanoutTopology(prefix string, n int) topology {
-	t := topology{exchange: prefix + "-fanout", kind: "fanout", keys: []string{""}}
+	t := topology{exchange: prefix + "-fanout", kind: "fanout", keys: []string{""}, weights: []int64{int64(n)}}
 	for i := range n {
 		q := fmt.Sprintf("%s-q%03d", prefix, i)
 		t.queues = append(t.queues, q)
@@ -111,7 +113,47 @@ func topicTopology(prefix string) topology {
 		t.bindings = append(t.bindings, binding{queue: q, key: p})
 	}
 	t.keys = topicKeys()
+	for _, k := range t.keys {
+		var w int64
+		for _, p := range patterns {
+			if topicMatch(p, k) {
+				w++
+			}
+		}
+		t.weights = append(t.weights, w)
+	}
 	return t
+}
+
+// topicMatch is AMQP topic matching: words split on '.', '*' is exactly
+// one word, '#' zero or more; the empty key has no words (as in RabbitMQ).
+func topicMatch(pattern, key string) bool {
+	return matchWords(words(pattern), words(key))
+}
+
+func words(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ".")
+}
+
+func matchWords(p, k []string) bool {
+	if len(p) == 0 {
+		return len(k) == 0
+	}
+	if p[0] == "#" {
+		for i := 0; i <= len(k); i++ {
+			if matchWords(p[1:], k[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(k) == 0 || (p[0] != "*" && p[0] != k[0]) {
+		return false
+	}
+	return matchWords(p[1:], k[1:])
 }
 
 func topicKeys() []string {

@@ -22,7 +22,8 @@ func TestTopicTopologyFanOut(t *testing.T) {
 	}
 	hitsPerKey := map[int]int{}
 	perQueue := make([]int, len(filters))
-	for _, k := range topo.keys {
+	require.Len(t, topo.weights, len(topo.keys))
+	for ki, k := range topo.keys {
 		n := 0
 		for i, f := range filters {
 			if f.MatchString(k) {
@@ -31,6 +32,7 @@ func TestTopicTopologyFanOut(t *testing.T) {
 			}
 		}
 		hitsPerKey[n]++
+		assert.Equal(t, int64(n), topo.weights[ki], "the tool's own matcher agrees with Warren's on %q", k)
 	}
 	assert.Equal(t, map[int]int{1: 100, 2: 10 + 40, 3: 60, 4: 4 * 10 * 1, 5: 4*10*9 + 6*10*1, 6: 6 * 10 * 9}, hitsPerKey)
 	assert.False(t, slices.Contains(perQueue, 0), "every queue is reached: %v", perQueue)
@@ -54,4 +56,29 @@ func TestPlans(t *testing.T) {
 	p := makePlan(c, "x")
 	assert.Len(t, p.topo.queues, 100)
 	assert.Equal(t, "fanout", p.topo.kind)
+}
+
+func TestTopicMatch(t *testing.T) {
+	tests := []struct {
+		pattern, key string
+		want         bool
+	}{
+		{"a.#", "a", true},
+		{"a.#", "a.b.c", true},
+		{"#", "", true},
+		{"*", "", false},
+		{"", "", true},
+		{"*.b.*", "a.b.c", true},
+		{"*.b.*", "a.b", false},
+		{"#.c1", "c1", true},
+		{"#.c1", "a.b.c2", false},
+		{"a.*", "a", false},
+		{"a.#.z", "a.z", true},
+		{"a.#.z", "a.b.c.z", true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, topicMatch(tt.pattern, tt.key), "%q %q", tt.pattern, tt.key)
+		ref := mapping.CompileTopic(tt.pattern)
+		assert.Equal(t, ref.MatchString(tt.key), topicMatch(tt.pattern, tt.key), "%q %q", tt.pattern, tt.key)
+	}
 }

@@ -12,6 +12,7 @@ import (
 // uncontended lock.
 type stats struct {
 	sent, received, confirmed, nacked atomic.Int64
+	expected                          atomic.Int64 // deliveries the published messages make
 
 	mu struct {
 		sync.Mutex

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of Warren with RabbitMQ on this machine (issue 7).
+#
+# Installs RabbitMQ from Debian when missing and starts it (127.0.0.1:5672)
+# when it is not running, builds warren and starts it on other ports with a
+# fresh data directory, then runs every scenario of `warren bench` against
+# both brokers, alternating which goes first, RUNS times each. Writes the
+# markdown table of medians, Warren/RabbitMQ ratios and server CPU seconds
+# per million messages to stdout and into docs/performance.md between the
+# "compare.sh table" markers. Raw JSON lines stay in the output directory.
+#
+#   bench/compare.sh                       # 3 runs, 15 s a scenario (~25 min)
+#   bench/compare.sh --runs 1 --time 5s    # a quick look (~4 min)
+#   bench/compare.sh --only backlog --backlog 20000000 --runs 1   # the 20M bar (hours)
+#
+# Options: --runs N (3), --time D (15s), --fill N (messages pre-filled for
+# consume, 100000), --backlog N (200000), --rate R (pubsub latency rate,
+# 5000), --only a,b (labels), --warren-port P (5673), --pprof ADDR (serve
+# warren's pprof there, e.g. 127.0.0.1:6060), --out DIR, --no-docs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=3 TIME=15s FILL=100000 BACKLOG=200000 RATE=5000 ONLY="" WPORT=5673 PPROF="" OUT="" DOCS=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) RUNS=$2; shift 2 ;;
+	--time) TIME=$2; shift 2 ;;
+	--fill) FILL=$2; shift 2 ;;
+	--backlog) BACKLOG=$2; shift 2 ;;
+	--rate) RATE=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--warren-port) WPORT=$2; shift 2 ;;
+	--pprof) PPROF=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--no-docs) DOCS=0; shift ;;
+	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/usr/lib/rabbitmq/bin"
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'compare.sh: %s\n' "$*" >&2; exit 1; }
+
+OUT=${OUT:-$(mktemp -d /tmp/warren-compare.XXXXXX)}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+RABBIT_URI=amqp://guest:guest@127.0.0.1:5672/
+WARREN_URI=amqp://guest:guest@127.0.0.1:$WPORT/
+
+# label|extra flags|seconds the run may take beyond --time (fill, setup).
+# backlog drains the whole fill (its own --time wins over the common one).
+SCENARIOS=(
+	"publish|--scenario publish|30"
+	"publish-confirm|--scenario publish-confirm|30"
+	"consume|--scenario consume --fill $FILL --fill-time 120s|150"
+	"pubsub|--scenario pubsub|30"
+	"pubsub-${RATE}|--scenario pubsub --rate $RATE|30"
+	"fanout-10|--scenario fanout --queues 10|30"
+	"fanout-100|--scenario fanout --queues 100|60"
+	"topic|--scenario topic|60"
+	"backlog|--scenario backlog --fill $BACKLOG --fill-time 4h --time 4h|28800"
+)
+
+ensure_rabbitmq() {
+	if ! dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null | grep -q 'install ok installed'; then
+		[ "$(id -u)" -eq 0 ] || die "rabbitmq-server is not installed and we are not root"
+		log "installing rabbitmq-server from Debian"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+	fi
+	if ! rabbitmqctl -q status >/dev/null 2>&1; then
+		log "starting RabbitMQ"
+		rabbitmq-server -detached
+	fi
+	rabbitmqctl -q await_startup >/dev/null 2>&1 || die "RabbitMQ did not start"
+}
+
+rabbit_pid() {
+	local pid
+	pid=$(rabbitmqctl -q eval 'os:getpid().' 2>/dev/null | tr -dc '0-9') || true
+	[ -n "$pid" ] || pid=$(pgrep -o beam.smp) || die "cannot find RabbitMQ's pid"
+	echo "$pid"
+}
+
+WPID=""
+start_warren() {
+	rm -rf "$OUT/data"
+	local args=(--amqp-addr "127.0.0.1:$WPORT" --http-addr "127.0.0.1:$((WPORT + 10000))" --data-dir "$OUT/data" --log-level warn)
+	[ -n "$PPROF" ] && args+=(--pprof-addr "$PPROF")
+	"$OUT/warren" "${args[@]}" >>"$OUT/warren.log" 2>&1 &
+	WPID=$!
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$WPORT") 2>/dev/null && return 0
+		kill -0 "$WPID" 2>/dev/null || die "warren exited at start (see $OUT/warren.log)"
+		sleep 0.1
+	done
+	die "warren did not listen on $WPORT within 10 s"
+}
+stop_warren() {
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null || true
+	WPID=""
+}
+trap stop_warren EXIT
+
+# run_one LABEL TARGET URI PID FLAGS SLACK: one scenario on one broker; a
+# run that hangs past its bound or dies without a summary is recorded as
+# failed.
+run_one() {
+	local label=$1 target=$2 uri=$3 pid=$4 flags=$5 slack=$6 secs rc=0 before
+	secs=$(("${TIME%s}" + slack))
+	before=$(wc -l <"$RESULTS")
+	log "$label on $target"
+	# shellcheck disable=SC2086 # flags are words
+	timeout -k 10 "$secs" "$OUT/warren" bench --json --uri "$uri" --label "$label" --target "$target" \
+		--server-pid "$pid" --time "$TIME" $flags >>"$RESULTS" 2>>"$OUT/bench.log" || rc=$?
+	if ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '"type":"summary"'; then
+		printf '{"type":"summary","label":"%s","target":"%s","error":"no summary (exit %s)"}\n' "$label" "$target" "$rc" >>"$RESULTS"
+	fi
+	tail -n 1 "$RESULTS" | cut -c1-300 >&2
+}
+
+[[ "$TIME" =~ ^[0-9]+s$ ]] || die "--time takes whole seconds, like 15s"
+command -v go >/dev/null || die "go is not installed"
+ensure_rabbitmq
+log "building warren"
+go build -o "$OUT/warren" ./cmd/warren
+start_warren
+RPID=$(rabbit_pid)
+START=$(date -u +%FT%TZ)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "RabbitMQ pid $RPID, Warren pid $WPID, results in $OUT"
+
+for run in $(seq 1 "$RUNS"); do
+	for sc in "${SCENARIOS[@]}"; do
+		IFS='|' read -r label flags slack <<<"$sc"
+		if [ -n "$ONLY" ] && ! [[ ",$ONLY," == *",$label,"* ]]; then continue; fi
+		kill -0 "$WPID" 2>/dev/null || { log "warren died; restarting with a fresh data dir"; start_warren; }
+		if [ $((run % 2)) -eq 1 ]; then
+			run_one "$label" rabbitmq "$RABBIT_URI" "$RPID" "$flags" "$slack"
+			run_one "$label" warren "$WARREN_URI" "$WPID" "$flags" "$slack"
+		else
+			run_one "$label" warren "$WARREN_URI" "$WPID" "$flags" "$slack"
+			run_one "$label" rabbitmq "$RABBIT_URI" "$RPID" "$flags" "$slack"
+		fi
+	done
+done
+
+{
+	echo "Run of $START to $(date -u +%FT%TZ): \`bench/compare.sh --runs $RUNS --time $TIME --fill $FILL --backlog $BACKLOG --rate $RATE${ONLY:+ --only $ONLY}\`;"
+	echo "$(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg);"
+	echo "RabbitMQ $(rabbitmqctl -q eval 'rabbit_misc:version().' 2>/dev/null | tr -d '"' || echo '?'), Warren $(git rev-parse --short HEAD)."
+	echo
+	"$OUT/warren" bench table --baseline rabbitmq --candidate warren "$RESULTS"
+} >"$OUT/table.md"
+cat "$OUT/table.md"
+
+if [ "$DOCS" -eq 1 ] && grep -q '<!-- compare.sh table start -->' docs/performance.md 2>/dev/null; then
+	awk -v table="$OUT/table.md" '
+		/<!-- compare.sh table start -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
+		/<!-- compare.sh table end -->/ { skip = 0 }
+		!skip { print }
+	' docs/performance.md >"$OUT/performance.md" && cp "$OUT/performance.md" docs/performance.md
+	log "updated docs/performance.md"
+fi
+log "raw results: $RESULTS"
