@@ -42,6 +42,7 @@ func (a *api) adminRoutes() {
 	a.handle("GET /api/warren/snapshot", admin, a.getSnapshot)
 	a.handle("GET /api/warren/changes", admin, a.getChanges)
 	a.handle("POST /api/warren/authenticate", admin, a.authenticate)
+	a.handle("POST /api/warren/rpc/{method}", admin, a.rpc)
 }
 
 func (a *api) overview(rq *request) error {

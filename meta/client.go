@@ -27,7 +27,8 @@ var (
 	_ Feed = (*Client)(nil)
 )
 
-// Client follows a remote MQ-Meta through its admin API's feed endpoints:
+// Client is Service over a remote MQ-Meta's admin API, for proxies in
+// other processes. It follows the feed endpoints:
 // GET /api/warren/snapshot and the long-poll GET
 // /api/warren/changes?since=R&wait=D (410 Gone when R is compacted). It
 // authenticates as an administrator.
@@ -36,7 +37,7 @@ type Client struct {
 	user, password string
 	http           *http.Client
 	wait           time.Duration
-	rev            atomic.Uint64 // highest revision seen
+	seenRev        atomic.Uint64 // highest revision seen
 }
 
 // NewClient returns a client of the admin API at baseURL
@@ -49,12 +50,12 @@ func NewClient(baseURL, user, password string, hc *http.Client) *Client {
 }
 
 // Revision is the highest revision this client has seen.
-func (c *Client) Revision() uint64 { return c.rev.Load() }
+func (c *Client) Revision() uint64 { return c.seenRev.Load() }
 
 func (c *Client) seen(rev uint64) {
 	for {
-		cur := c.rev.Load()
-		if rev <= cur || c.rev.CompareAndSwap(cur, rev) {
+		cur := c.seenRev.Load()
+		if rev <= cur || c.seenRev.CompareAndSwap(cur, rev) {
 			return
 		}
 	}

@@ -59,8 +59,10 @@
 //	GET  /api/warren/changes?since=R&wait=25s  200 [Change …] ([] after wait)
 //	                                           410 since is compacted
 //	POST /api/warren/authenticate              200 User / 403 (for remote proxies)
+//	POST /api/warren/rpc/{method}              a Service write (see rpc.go)
 //
-// all as an administrator.
+// all as an administrator. Client implements the whole Service over these,
+// so a proxy runs unchanged against a remote meta (TestSplitDeployment).
 //
 // # Admin API
 //

@@ -133,3 +133,41 @@ func TestAPIBindingReachesProxy(t *testing.T) {
 	assert.Less(t, routedAfter, time.Second)
 	assert.Equal(t, "hi", getOne(t, ch, "late"))
 }
+
+// TestSplitDeployment: a proxy in "another process" talks to meta only
+// through the admin API (meta.Client): declares, binds, publishes, and gets
+// RabbitMQ's exact errors back.
+func TestSplitDeployment(t *testing.T) {
+	db, err := meta.Open(meta.Options{Path: filepath.Join(t.TempDir(), "meta.db"), NoSync: true})
+	require.NoError(t, err)
+	api := httptest.NewServer(meta.NewAPI(db, nil, nil))
+	client := meta.NewClient(api.URL, "guest", "guest", api.Client())
+	st := store.NewMemory()
+	px, err := proxy.New(proxy.Config{AMQPAddr: "127.0.0.1:0"}, st, client)
+	require.NoError(t, err)
+	require.NoError(t, px.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, px.Close(ctx))
+		api.CloseClientConnections()
+		api.Close()
+		assert.NoError(t, st.Close())
+		assert.NoError(t, db.Close())
+	})
+
+	ch := dial(t, fmt.Sprintf("amqp://guest:guest@%s/", px.Addr()))
+	_, err = ch.QueueDeclare("split.q", true, false, false, false, amqp.Table{"x-max-length": int32(10)})
+	require.NoError(t, err)
+	require.NoError(t, ch.QueueBind("split.q", "k", "amq.direct", false, nil))
+	require.NoError(t, ch.PublishWithContext(context.Background(), "amq.direct", "k", false, false, amqp.Publishing{Body: []byte("x")}))
+	assert.Equal(t, "x", getOne(t, ch, "split.q"))
+
+	_, _, err = db.DeclareQueue(context.Background(), meta.Queue{Vhost: "/", Name: "split.q"}, true)
+	require.NoError(t, err, "the queue lives in meta")
+	_, err = ch.QueueDeclare("split.q", false, false, false, false, nil)
+	var ae *amqp.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 406, ae.Code)
+	assert.Equal(t, "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'split.q' in vhost '/': received 'false' but current is 'true'", ae.Reason)
+}
