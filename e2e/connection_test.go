@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestServerSendsHeartbeats negotiates a 1 s heartbeat on a raw socket and
+// expects heartbeat frames from the server while the client stays busy
+// sending its own.
+func TestServerSendsHeartbeats(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 1)
+	start := time.Now()
+	beats := 0
+	for beats < 2 {
+		r.write(frame(8, 0, nil))
+		f, err := r.readFrame()
+		require.NoError(t, err)
+		require.Equal(t, byte(8), f.typ, "only heartbeats on an idle connection")
+		require.Equal(t, uint16(0), f.channel)
+		beats++
+	}
+	assert.Less(t, time.Since(start), 4*time.Second, "two heartbeats take about two intervals")
+	r.close()
+}
+
+// TestSilentClientIsDisconnected negotiates a 1 s heartbeat and then sends
+// nothing: the server must drop the connection after missing heartbeats.
+func TestSilentClientIsDisconnected(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 1)
+	start := time.Now()
+	r.expectEOF()
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, 1*time.Second, "dropped before a heartbeat was missed")
+	assert.Less(t, elapsed, 5*time.Second, "a dead peer is found within a few intervals")
+}
+
+// TestTuneNegotiation checks what amqp091-go ends up with after the server's
+// offer: the smaller of both sides.
+func TestTuneNegotiation(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	offer := r.handshake(0, 0, 0)
+	r.close()
+	assert.Equal(t, uint16(2047), offer.channelMax, "channel_max offered")
+	assert.Equal(t, uint32(131072), offer.frameMax, "frame_max offered")
+	assert.Equal(t, uint16(60), offer.heartbeat, "heartbeat offered")
+
+	conn, err := amqp.DialConfig(b.URL, amqp.Config{ChannelMax: 5, FrameSize: 8192, Heartbeat: 3 * time.Second})
+	require.NoError(t, err)
+	defer conn.Close()
+	assert.Equal(t, uint16(5), conn.Config.ChannelMax)
+	assert.Equal(t, 8192, conn.Config.FrameSize)
+	assert.Equal(t, 3*time.Second, conn.Config.Heartbeat)
+}
+
+func TestFrameMaxSplitsFrames(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	q := declareQueue(t, b, b.channel(), "q", nil)
+
+	t.Run("deliveries are split to fit", func(t *testing.T) {
+		r := dialRaw(t, b)
+		r.handshake(0, 4096, 0)
+		r.openChannel(1)
+		body := make([]byte, 12000)
+		for i := range body {
+			body[i] = byte(i * 31)
+		}
+		// One publish whose body comes in three frames, each of at most
+		// frame_max - 8 bytes of payload.
+		r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr(q), []byte{0})))
+		r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(uint64(len(body))), u16(0)...)...)))
+		r.write(frame(3, 1, body[:4088]))
+		r.write(frame(3, 1, body[4088:8176]))
+		r.write(frame(3, 1, body[8176:]))
+
+		var got []byte
+		require.Eventually(t, func() bool {
+			r.send(1, method(60, 70, u16(0), shortStr(q), []byte{1}))
+			f := r.next()
+			if _, m := f.classMethod(); m == 72 {
+				return false
+			}
+			r.t.Helper()
+			require.Equal(t, [2]uint16{60, 71}, [2]uint16(func() [2]uint16 { c, m := f.classMethod(); return [2]uint16{c, m} }()), describe(f))
+			f = r.next()
+			require.Equal(t, byte(2), f.typ)
+			for len(got) < len(body) {
+				f = r.next()
+				require.Equal(t, byte(3), f.typ)
+				require.LessOrEqual(t, len(f.payload)+8, 4096, "body frame larger than frame_max")
+				got = append(got, f.payload...)
+			}
+			return true
+		}, 5*time.Second, 10*time.Millisecond)
+		assert.Equal(t, body, got)
+		r.close()
+	})
+}
+
+// malformedFrame is bad input after a good handshake and the
+// connection.close RabbitMQ answers it with.
+type malformedFrame struct {
+	name string
+	send func(r *rawConn)
+	code uint16
+	text string
+}
+
+func runMalformedFrames(t *testing.T, cases []malformedFrame) {
+	b := startBroker(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := dialRaw(t, b)
+			r.handshake(0, 0, 0)
+			c.send(r)
+			r.expectConnectionClose(c.code, c.text)
+		})
+	}
+}
+
+func TestMalformedFrames(t *testing.T) {
+	t.Parallel()
+	runMalformedFrames(t, []malformedFrame{
+		{"method on an unopened channel", func(r *rawConn) {
+			r.send(7, method(50, 10, u16(0), shortStr("q"), []byte{0}, u32(0)))
+		}, 504, "CHANNEL_ERROR - expected 'channel.open'"},
+		{"content header without publish", func(r *rawConn) {
+			r.openChannel(1)
+			r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(1), u16(0)...)...)))
+		}, 505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead"},
+		{"body without header", func(r *rawConn) {
+			r.openChannel(1)
+			r.write(frame(3, 1, []byte("x")))
+		}, 505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead"},
+		{"method where a header is due", func(r *rawConn) {
+			r.openChannel(1)
+			r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr("q"), []byte{0})))
+			r.send(1, method(20, 10, shortStr("")))
+		}, 505, "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead"},
+		{"publish with immediate", func(r *rawConn) {
+			r.openChannel(1)
+			r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr("q"), []byte{2})))
+			r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(0), u16(0)...)...)))
+		}, 540, "NOT_IMPLEMENTED - immediate=true"},
+		{"channel.open twice", func(r *rawConn) {
+			r.openChannel(1)
+			r.send(1, method(20, 10, shortStr("")))
+		}, 504, "CHANNEL_ERROR - second 'channel.open' seen"},
+	})
+}
+
+// TestUndecodableMethodsDropTheConnection sends methods RabbitMQ cannot
+// parse at all; it drops the socket (with or without a connection.close).
+func TestUndecodableMethodsDropTheConnection(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	cases := map[string][]byte{
+		"unknown method": method(60, 999),
+		"unknown class":  method(77, 10),
+		"bad field type": method(50, 10, u16(0), shortStr("q"), []byte{0}, append(u32(4), append(shortStr("a"), 'Z', 0)...)),
+	}
+	for name, payload := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := dialRaw(t, b)
+			r.handshake(0, 0, 0)
+			r.openChannel(1)
+			r.send(1, payload)
+			r.expectEOF()
+		})
+	}
+}
+
+// TestBadProtocolHeader: the server answers an unsupported protocol header
+// with the one it speaks and closes the socket.
+func TestBadProtocolHeader(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	for _, header := range []string{"AMQP\x00\x00\x08\x00", "AMQP\x01\x01\x00\x0a", "HTTP/1.1"} {
+		r := dialRaw(t, b)
+		r.write([]byte(header))
+		got := make([]byte, 8)
+		require.NoError(t, r.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+		_, err := r.r.Read(got)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("AMQP\x00\x00\x09\x01"), got, "reply to %q", header)
+		r.expectEOF()
+	}
+}
+
+func TestChannelFlow(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	require.NoError(t, ch.Flow(true))
+	requireAMQPError(t, freshChannel(t, conn).Flow(false), amqp.NotImplemented, "NOT_IMPLEMENTED - active=false")
+}

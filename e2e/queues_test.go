@@ -1,0 +1,326 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDurableAndTransientAcrossRestart restarts the broker: durable queues,
+// exchanges and bindings and persistent messages stay; transient queues and
+// exchanges and transient messages go.
+func TestDurableAndTransientAcrossRestart(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	durableQ, transientQ := uniqueName(t, "durable"), uniqueName(t, "transient")
+	durableX, transientX := uniqueName(t, "durable-x"), uniqueName(t, "transient-x")
+	deleteQueueAtCleanup(b, durableQ)
+	deleteQueueAtCleanup(b, transientQ)
+	deleteExchangeAtCleanup(b, durableX)
+	deleteExchangeAtCleanup(b, transientX)
+	_, err := ch.QueueDeclare(durableQ, true, false, false, false, nil)
+	require.NoError(t, err)
+	_, err = ch.QueueDeclare(transientQ, false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch.ExchangeDeclare(durableX, amqp.ExchangeDirect, true, false, false, false, nil))
+	require.NoError(t, ch.ExchangeDeclare(transientX, amqp.ExchangeDirect, false, false, false, false, nil))
+	require.NoError(t, ch.QueueBind(durableQ, "k", durableX, false, nil))
+
+	persistent := amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte("persistent")}
+	transient := amqp.Publishing{DeliveryMode: amqp.Transient, Body: []byte("transient")}
+	publishConfirmedKeys(t, ch, "", []string{durableQ, durableQ, transientQ}, persistent, transient, persistent)
+
+	b.restart()
+
+	conn := b.dial()
+	ch = freshChannel(t, conn)
+	messages, _ := queueState(t, ch, durableQ)
+	assert.Equal(t, 1, messages, "only the persistent message survives")
+	d, ok, err := ch.Get(durableQ, true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "persistent", string(d.Body))
+
+	require.NoError(t, ch.ExchangeDeclarePassive(durableX, amqp.ExchangeDirect, true, false, false, false, nil))
+	publishConfirmedKeys(t, ch, durableX, []string{"k"}, body("bound"))
+	assert.Equal(t, []string{"bound"}, drain(t, ch, durableQ), "durable binding survives")
+
+	_, err = ch.QueueDeclarePassive(transientQ, false, false, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+transientQ+"' in vhost '/'")
+	ch = freshChannel(t, conn)
+	err = ch.ExchangeDeclarePassive(transientX, amqp.ExchangeDirect, false, false, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no exchange '"+transientX+"' in vhost '/'")
+}
+
+func TestExclusiveQueue(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	owner := b.dial()
+	other := b.dial()
+	ch := freshChannel(t, owner)
+	q := uniqueName(t, "q")
+	_, err := ch.QueueDeclare(q, false, false, true, false, nil)
+	require.NoError(t, err)
+	publishConfirmedKeys(t, ch, "", []string{q}, body("m"))
+
+	locked := shortstr("RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '" + q +
+		"' in vhost '/'. It could be originally declared on another connection or the exclusive" +
+		" property value does not match that of the original declaration.")
+	t.Run("declare", func(t *testing.T) {
+		_, err := freshChannel(t, other).QueueDeclare(q, false, false, true, false, nil)
+		requireAMQPError(t, err, amqp.ResourceLocked, locked)
+	})
+	t.Run("passive declare", func(t *testing.T) {
+		_, err := freshChannel(t, other).QueueDeclarePassive(q, false, false, true, false, nil)
+		requireAMQPError(t, err, amqp.ResourceLocked, locked)
+	})
+	t.Run("consume", func(t *testing.T) {
+		_, err := freshChannel(t, other).Consume(q, "", false, false, false, false, nil)
+		requireAMQPError(t, err, amqp.ResourceLocked, locked)
+	})
+	t.Run("get", func(t *testing.T) {
+		_, _, err := freshChannel(t, other).Get(q, false)
+		requireAMQPError(t, err, amqp.ResourceLocked, locked)
+	})
+	t.Run("delete", func(t *testing.T) {
+		_, err := freshChannel(t, other).QueueDelete(q, false, false, false)
+		requireAMQPError(t, err, amqp.ResourceLocked, locked)
+	})
+	t.Run("owner uses it from another channel", func(t *testing.T) {
+		messages, _ := queueState(t, freshChannel(t, owner), q)
+		assert.Equal(t, 1, messages)
+	})
+	t.Run("deleted with its connection", func(t *testing.T) {
+		require.NoError(t, owner.Close())
+		assert.Eventually(t, func() bool {
+			_, err := freshChannel(t, other).QueueDeclarePassive(q, false, false, false, false, nil)
+			var amqpErr *amqp.Error
+			return asAMQP(err, &amqpErr) && amqpErr.Code == amqp.NotFound
+		}, 5*time.Second, 20*time.Millisecond)
+	})
+}
+
+func TestAutoDeleteQueue(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := uniqueName(t, "q")
+	_, err := ch.QueueDeclare(q, false, true, false, false, nil)
+	require.NoError(t, err)
+	deleteQueueAtCleanup(b, q)
+	// Never consumed: it stays.
+	time.Sleep(100 * time.Millisecond)
+	_, consumers := queueState(t, ch, q)
+	assert.Equal(t, 0, consumers)
+
+	_, err = ch.Consume(q, "c1", false, false, false, false, nil)
+	require.NoError(t, err)
+	ch2 := freshChannel(t, conn)
+	_, err = ch2.Consume(q, "c2", false, false, false, false, nil)
+	require.NoError(t, err)
+	_, consumers = queueState(t, ch, q)
+	assert.Equal(t, 2, consumers)
+
+	require.NoError(t, ch.Cancel("c1", false))
+	_, consumers = queueState(t, ch, q)
+	assert.Equal(t, 1, consumers, "still there after the first of two consumers goes")
+
+	// The last consumer goes with its channel.
+	require.NoError(t, ch2.Close())
+	assert.Eventually(t, func() bool {
+		_, err := freshChannel(t, conn).QueueDeclarePassive(q, false, false, false, false, nil)
+		var amqpErr *amqp.Error
+		return asAMQP(err, &amqpErr) && amqpErr.Code == amqp.NotFound &&
+			amqpErr.Reason == "NOT_FOUND - no queue '"+q+"' in vhost '/'"
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+func TestServerNamedQueueIsUsable(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q1, err := ch.QueueDeclare("", false, false, true, false, nil)
+	require.NoError(t, err)
+	q2, err := ch.QueueDeclare("", false, false, true, false, nil)
+	require.NoError(t, err)
+	assert.NotEqual(t, q1.Name, q2.Name)
+	assert.Regexp(t, `^amq\.gen-[A-Za-z0-9_-]{22}$`, q1.Name)
+	require.NoError(t, ch.QueueBind(q1.Name, "k", "amq.direct", false, nil))
+	publishConfirmedKeys(t, ch, "amq.direct", []string{"k"}, body("via-binding"))
+	publishConfirmedKeys(t, ch, "", []string{q2.Name}, body("direct"))
+	assert.Equal(t, []string{"via-binding"}, drain(t, ch, q1.Name))
+	assert.Equal(t, []string{"direct"}, drain(t, ch, q2.Name))
+}
+
+func TestReservedQueueNameIsRefused(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	_, err := b.channel().QueueDeclare("amq.e2e-custom", false, true, false, false, nil)
+	requireAMQPError(t, err, amqp.AccessRefused,
+		"ACCESS_REFUSED - queue name 'amq.e2e-custom' contains reserved prefix 'amq.*'")
+}
+
+func TestQueueRedeclareWithDifferentProperties(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQueue(t, b, ch, "q", nil)
+	_, err := ch.QueueDeclare(q, false, false, false, false, nil)
+	require.NoError(t, err, "an equivalent redeclare")
+	_, err = freshChannel(t, conn).QueueDeclare(q, true, false, false, false, nil)
+	requireAMQPError(t, err, amqp.PreconditionFailed,
+		"PRECONDITION_FAILED - inequivalent arg 'durable' for queue '"+q+"' in vhost '/': received 'true' but current is 'false'")
+	_, err = freshChannel(t, conn).QueueDeclare(q, false, true, false, false, nil)
+	requireAMQPError(t, err, amqp.PreconditionFailed,
+		"PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue '"+q+"' in vhost '/': received 'true' but current is 'false'")
+}
+
+func TestQueuePassiveDeclareCounts(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQueue(t, b, ch, "q", nil)
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q}, body("1"), body("2"), body("3"), body("4"))
+
+	decl, err := ch.QueueDeclarePassive(q, true, true, true, false, nil)
+	require.NoError(t, err, "passive ignores the other flags")
+	assert.Equal(t, q, decl.Name)
+	assert.Equal(t, 4, decl.Messages)
+	assert.Equal(t, 0, decl.Consumers)
+
+	// One consumer holding one unacked message: ready messages only.
+	c1 := freshChannel(t, conn)
+	require.NoError(t, c1.Qos(1, 0, false))
+	d1, err := c1.Consume(q, "c1", false, false, false, false, nil)
+	require.NoError(t, err)
+	receive(t, d1)
+	eventuallyReady(t, ch, q, 3)
+	_, consumers := queueState(t, ch, q)
+	assert.Equal(t, 1, consumers)
+
+	c2 := freshChannel(t, conn)
+	require.NoError(t, c2.Qos(1, 0, false))
+	d2, err := c2.Consume(q, "c2", false, false, false, false, nil)
+	require.NoError(t, err)
+	receive(t, d2)
+	eventuallyReady(t, ch, q, 2)
+	// A non-passive redeclare reports the same counts.
+	decl, err = ch.QueueDeclare(q, false, false, false, false, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, decl.Messages)
+	assert.Equal(t, 2, decl.Consumers)
+
+	ch = freshChannel(t, conn)
+	missing := uniqueName(t, "missing")
+	_, err = ch.QueueDeclarePassive(missing, false, false, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+missing+"' in vhost '/'")
+}
+
+func TestQueuePurge(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q, q}, body("1"), body("2"), body("3"), body("4"), body("5"))
+	// Two unacked messages are not purged.
+	_, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	held, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	n, err := ch.QueuePurge(q, false)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	n, err = ch.QueuePurge(q, false)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+
+	require.NoError(t, held.Nack(true, true))
+	eventuallyReady(t, ch, q, 2)
+	assert.Equal(t, []string{"1", "2"}, drain(t, ch, q))
+
+	missing := uniqueName(t, "missing")
+	_, err = ch.QueuePurge(missing, false)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+missing+"' in vhost '/'")
+}
+
+func TestQueueDeleteConditions(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQueue(t, b, ch, "q", nil)
+	publishConfirmedKeys(t, ch, "", []string{q, q}, body("1"), body("2"))
+
+	_, err := ch.QueueDelete(q, false, true, false)
+	requireAMQPError(t, err, amqp.PreconditionFailed, "PRECONDITION_FAILED - queue '"+q+"' in vhost '/' not empty")
+
+	consumerCh := freshChannel(t, conn)
+	require.NoError(t, consumerCh.Qos(1, 0, false))
+	_, err = consumerCh.Consume(q, "c", false, false, false, false, nil)
+	require.NoError(t, err)
+	_, err = freshChannel(t, conn).QueueDelete(q, true, false, false)
+	requireAMQPError(t, err, amqp.PreconditionFailed, "PRECONDITION_FAILED - queue '"+q+"' in vhost '/' in use")
+
+	// delete-ok counts the ready messages (one is unacked by the consumer).
+	ch = freshChannel(t, conn)
+	eventuallyReady(t, ch, q, 1)
+	n, err := ch.QueueDelete(q, false, false, false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = ch.QueueDeclarePassive(q, false, false, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+q+"' in vhost '/'")
+
+	// Deleting a missing queue succeeds with a zero count.
+	n, err = freshChannel(t, conn).QueueDelete(uniqueName(t, "missing"), false, false, false)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+
+	// An empty, unused queue passes both conditions.
+	ch = freshChannel(t, conn)
+	empty := declareQueue(t, b, ch, "empty", nil)
+	n, err = ch.QueueDelete(empty, true, true, false)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+}
+
+func TestQueueBindAndUnbind(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeTopic, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	require.NoError(t, ch.QueueBind(q, "a.*", x, false, nil))
+	require.NoError(t, ch.QueueBind(q, "*.b", x, false, nil))
+	publishConfirmed(t, ch, x, body("a.x"), body("x.b"), body("a.b"), body("x.x"))
+	assert.Equal(t, []string{"a.x", "x.b", "a.b"}, drain(t, ch, q), "two matching bindings deliver once")
+
+	require.NoError(t, ch.QueueUnbind(q, "a.*", x, nil))
+	publishConfirmed(t, ch, x, body("a.x"), body("x.b"), body("a.b"))
+	assert.Equal(t, []string{"x.b", "a.b"}, drain(t, ch, q))
+
+	// Messages routed before an unbind stay in the queue.
+	publishConfirmed(t, ch, x, body("y.b"))
+	require.NoError(t, ch.QueueUnbind(q, "*.b", x, nil))
+	publishConfirmed(t, ch, x, body("z.b"))
+	assert.Equal(t, []string{"y.b"}, drain(t, ch, q))
+}
+
+func asAMQP(err error, target **amqp.Error) bool {
+	if err == nil {
+		return false
+	}
+	e, ok := err.(*amqp.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
