@@ -65,3 +65,22 @@ func BenchmarkRedeclareQueue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRedeclareQueueParallel: redeclares share the read lock.
+func BenchmarkRedeclareQueueParallel(b *testing.B) {
+	db := benchDB(b, true)
+	ctx := context.Background()
+	q := Queue{Vhost: "/", Name: "q", Durable: true}
+	if _, _, err := db.DeclareQueue(ctx, q, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := db.DeclareQueue(ctx, q, false); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -65,7 +65,7 @@ func (tx *txn) needVhost(name string) error {
 func (db *DB) DeclareExchange(ctx context.Context, x Exchange, passive bool) (Exchange, DeclareResult, error) {
 	var out Exchange
 	var created bool
-	rev, err := db.update(func(tx *txn) error {
+	rev, err := db.write(func(tx *txn) error {
 		var err error
 		out, created, err = tx.declareExchange(x, passive)
 		return err
@@ -113,7 +113,7 @@ func (tx *txn) declareExchange(x Exchange, passive bool) (Exchange, bool, error)
 func (db *DB) DeclareQueue(ctx context.Context, q Queue, passive bool) (Queue, DeclareResult, error) {
 	var out Queue
 	var created bool
-	rev, err := db.update(func(tx *txn) error {
+	rev, err := db.write(func(tx *txn) error {
 		var err error
 		out, created, err = tx.declareQueue(q, passive)
 		return err
@@ -170,7 +170,7 @@ func generatedName() string {
 // DeleteExchange removes an exchange and every binding from or to it. A
 // missing exchange is not an error, as in RabbitMQ 3.10.
 func (db *DB) DeleteExchange(ctx context.Context, vhost, name string, ifUnused bool) (uint64, error) {
-	return db.update(func(tx *txn) error {
+	return db.write(func(tx *txn) error {
 		switch {
 		case name == "":
 			return errDefaultExchange()
@@ -225,7 +225,7 @@ func (tx *txn) maybeAutoDelete(vhost, name string) error {
 // DeleteQueue removes a queue and its bindings. A missing queue is not an
 // error. The proxy checks if-unused and if-empty against live counts first.
 func (db *DB) DeleteQueue(ctx context.Context, vhost, name string) (uint64, error) {
-	return db.update(func(tx *txn) error {
+	return db.write(func(tx *txn) error {
 		q, ok := tx.st.queues[nameKey{vhost, name}]
 		if !ok {
 			return nil
@@ -246,7 +246,7 @@ func (db *DB) DeleteOwnedQueues(ctx context.Context, owner string) (uint64, erro
 	if owner == "" {
 		return db.Revision(), nil
 	}
-	return db.update(func(tx *txn) error {
+	return db.write(func(tx *txn) error {
 		var owned []*Queue
 		for _, q := range tx.st.queues {
 			if q.Owner == owner {
@@ -264,7 +264,7 @@ func (db *DB) DeleteOwnedQueues(ctx context.Context, owner string) (uint64, erro
 
 // Bind adds a binding; an identical binding is left as it is.
 func (db *DB) Bind(ctx context.Context, b Binding) (uint64, error) {
-	return db.update(func(tx *txn) error { return tx.bind(b) })
+	return db.write(func(tx *txn) error { return tx.bind(b) })
 }
 
 func (tx *txn) checkEnds(b *Binding) error {
@@ -307,7 +307,7 @@ func (tx *txn) bind(b Binding) error {
 // Unbind removes a binding; a missing binding is not an error. An
 // auto-delete source left without bindings is deleted too.
 func (db *DB) Unbind(ctx context.Context, b Binding) (uint64, error) {
-	return db.update(func(tx *txn) error {
+	return db.write(func(tx *txn) error {
 		if err := tx.checkEnds(&b); err != nil {
 			return err
 		}

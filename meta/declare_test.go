@@ -2,7 +2,9 @@ package meta
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -252,4 +254,33 @@ func TestCheckExclusive(t *testing.T) {
 	assert.NoError(t, CheckExclusive(shared, "c2"))
 	assert.NoError(t, CheckExclusive(owned, "c1"))
 	requireCode(t, CheckExclusive(owned, "c2"), 405, text)
+}
+
+// TestConcurrentDeclares mixes creating and redeclaring writers (the
+// redeclares take the read-lock path) with feed readers; run with -race.
+func TestConcurrentDeclares(t *testing.T) {
+	db := openTestDB(t, "")
+	ctx := context.Background()
+	start := db.Revision()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				name := fmt.Sprintf("q%d", i%10)
+				_, _, err := db.DeclareQueue(ctx, Queue{Vhost: "/", Name: name}, false)
+				assert.NoError(t, err)
+				_, err = db.Bind(ctx, Binding{Vhost: "/", Source: "amq.fanout", Destination: name, DestinationType: DestQueue, RoutingKey: fmt.Sprint(w)})
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	chs, err := db.Changes(ctx, start)
+	require.NoError(t, err)
+	assert.Len(t, chs, 10+40, "10 queues and 4×10 bindings, each created once")
+	for i, c := range chs {
+		assert.Equal(t, start+uint64(i)+1, c.Revision)
+	}
 }

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,17 +14,42 @@ import (
 // bbolt transaction; any error undoes the memory changes, so a failed write
 // leaves nothing behind.
 type txn struct {
-	db      *DB
-	st      *state
-	base    uint64 // revision before this write
-	changes []Change
-	undo    []func()
-	redos   []func()
-	ops     []boltOp
+	db       *DB
+	st       *state
+	base     uint64 // revision before this write
+	changes  []Change
+	readOnly bool // a first attempt under the read lock (see write)
+	undo     []func()
+	redos    []func()
+	ops      []boltOp
 }
 
 type boltOp struct {
 	bucket, key, value []byte // value nil: delete
+}
+
+// errNeedWrite stops a read-only attempt that would change something.
+var errNeedWrite = errors.New("meta: write needed")
+
+// write runs fn first under the read lock, where redeclares of existing
+// objects, passive declares, repeated binds and deletes of missing objects
+// (and every error) complete without serializing against writers; only
+// when fn would change something does it run again as an update. fn must
+// act only through tx.
+func (db *DB) write(fn func(tx *txn) error) (uint64, error) {
+	db.mu.RLock()
+	if db.mu.closed {
+		db.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	tx := &txn{db: db, st: db.mu.st, base: db.mu.rev, readOnly: true}
+	err := fn(tx)
+	rev := db.mu.rev
+	db.mu.RUnlock()
+	if !errors.Is(err, errNeedWrite) {
+		return rev, err
+	}
+	return db.update(fn)
 }
 
 // update runs fn as one write and returns the revision of its last change
@@ -143,6 +169,9 @@ func (db *DB) commit(p *commitPlan) error {
 
 // newID hands out the next never-reused exchange or queue id.
 func (tx *txn) newID() uint64 {
+	if tx.readOnly {
+		return 0 // the put that follows stops the attempt
+	}
 	tx.db.mu.nextID++
 	return tx.db.mu.nextID
 }
@@ -167,6 +196,9 @@ func (tx *txn) persist(bucket, key []byte, obj any) error {
 // set stores v under k in m (v nil: delete), records the undo step and the
 // change, and queues the bbolt operation when durable.
 func set[K comparable, T any](tx *txn, m map[K]*T, k K, v *T, ch Change, bucket, dbk []byte, durable bool) error {
+	if tx.readOnly {
+		return errNeedWrite
+	}
 	old, had := m[k]
 	if v == nil {
 		delete(m, k)
