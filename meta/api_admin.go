@@ -31,6 +31,9 @@ func (a *api) adminRoutes() {
 	a.handle("GET /api/connections/{name}", m, a.getConnection)
 	a.handle("DELETE /api/connections/{name}", m, a.closeConnection)
 	a.handle("GET /api/channels", m, a.listChannels)
+	a.handle("GET /api/vhosts/{vhost}/connections", m, a.listConnections)
+	a.handle("GET /api/vhosts/{vhost}/channels", m, a.listChannels)
+	a.handle("GET /api/connections/{name}/channels", m, a.listChannels)
 	a.handle("GET /api/consumers", m, a.listConsumers)
 	a.handle("GET /api/consumers/{vhost}", m, a.listConsumers)
 
@@ -92,7 +95,7 @@ func (a *api) listUsers(rq *request) error {
 	for i := range rq.snap.Users {
 		out = append(out, userJSON(&rq.snap.Users[i]))
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (rq *request) findUser() (*User, error) {
@@ -186,7 +189,7 @@ func (a *api) listPermissions(rq *request) error {
 			out = append(out, permissionJSON(p))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (rq *request) findPermission() (*Permission, error) {
@@ -249,7 +252,7 @@ func (a *api) listPolicies(rq *request) error {
 			out = append(out, policyJSON(p))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (rq *request) findPolicy() (*Policy, error) {
@@ -333,13 +336,17 @@ func (a *api) connectionsByName() map[string]*ConnectionInfo {
 }
 
 func (a *api) listConnections(rq *request) error {
+	vhost, only, err := rq.vhostFilter()
+	if err != nil {
+		return err
+	}
 	out := []map[string]any{}
 	for _, c := range a.sessions.Connections() {
-		if rq.ownsOrMonitors(c.User) {
+		if rq.ownsOrMonitors(c.User) && (!only || c.Vhost == vhost) {
 			out = append(out, connectionJSON(&c))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (a *api) getConnection(rq *request) error {
@@ -367,14 +374,19 @@ func (a *api) closeConnection(rq *request) error {
 }
 
 func (a *api) listChannels(rq *request) error {
+	vhost, only, err := rq.vhostFilter()
+	if err != nil {
+		return err
+	}
+	conn := rq.path("name")
 	conns := a.connectionsByName()
 	out := []map[string]any{}
 	for _, c := range a.sessions.Channels() {
-		if rq.ownsOrMonitors(c.User) {
+		if rq.ownsOrMonitors(c.User) && (!only || c.Vhost == vhost) && (conn == "" || c.Connection == conn) {
 			out = append(out, channelJSON(&c, conns[c.Connection]))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (a *api) listConsumers(rq *request) error {
@@ -390,7 +402,7 @@ func (a *api) listConsumers(rq *request) error {
 			out = append(out, consumerJSON(&c, conn))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (a *api) getSnapshot(rq *request) error {

@@ -70,7 +70,7 @@ func (a *api) listVhosts(rq *request) error {
 			out = append(out, vhostJSON(v, a.vhostStats(rq.snap, v.Name)))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (a *api) getVhost(rq *request) error {
@@ -137,7 +137,7 @@ func (a *api) listExchanges(rq *request) error {
 			out = append(out, exchangeJSON(x))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (rq *request) findExchange() (*Exchange, error) {
@@ -245,7 +245,7 @@ func (a *api) listQueues(rq *request) error {
 			out = append(out, a.queueJSON(rq.snap, q))
 		}
 	}
-	return rq.ok(out)
+	return rq.list(out)
 }
 
 func (rq *request) findQueue() (*Queue, error) {
@@ -268,7 +268,14 @@ func (a *api) getQueue(rq *request) error {
 		return err
 	}
 	out := a.queueJSON(rq.snap, q)
-	out["consumer_details"], out["deliveries"], out["incoming"] = []any{}, []any{}, []any{}
+	conns := a.connectionsByName()
+	details := []map[string]any{}
+	for _, c := range a.sessions.Consumers() {
+		if c.Vhost == q.Vhost && c.Queue == q.Name {
+			details = append(details, consumerJSON(&c, conns[c.Connection]))
+		}
+	}
+	out["consumer_details"], out["deliveries"], out["incoming"] = details, []any{}, []any{}
 	return rq.ok(out)
 }
 
@@ -342,7 +349,7 @@ func (a *api) listBindings(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return rq.ok(rq.bindings(func(b *Binding) bool { return !only || b.Vhost == vhost }))
+	return rq.list(rq.bindings(func(b *Binding) bool { return !only || b.Vhost == vhost }))
 }
 
 func (a *api) exchangeBindings(asSource bool) handler {
@@ -351,7 +358,7 @@ func (a *api) exchangeBindings(asSource bool) handler {
 		if err != nil {
 			return err
 		}
-		return rq.ok(rq.bindings(func(b *Binding) bool {
+		return rq.list(rq.bindings(func(b *Binding) bool {
 			if b.Vhost != x.Vhost {
 				return false
 			}
@@ -368,7 +375,7 @@ func (a *api) queueBindings(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return rq.ok(rq.bindings(func(b *Binding) bool {
+	return rq.list(rq.bindings(func(b *Binding) bool {
 		return b.Vhost == q.Vhost && b.DestinationType == DestQueue && b.Destination == q.Name
 	}))
 }
@@ -401,7 +408,7 @@ func (a *api) listBindingsBetween(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return rq.ok(rq.bindings(keep))
+	return rq.list(rq.bindings(keep))
 }
 
 func (a *api) postBinding(rq *request) error {
