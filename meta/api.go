@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -284,30 +283,6 @@ func (rq *request) permission(vhost string) *Permission {
 		}
 	}
 	return nil
-}
-
-// Access is one of the three permission kinds.
-type Access int
-
-const (
-	AccessConfigure Access = iota
-	AccessWrite
-	AccessRead
-)
-
-// Permits reports whether p grants access to the resource called name, as
-// RabbitMQ decides it: an unanchored regular expression match, with "" read
-// as "^$". The proxy uses the same function for AMQP.
-func Permits(p *Permission, access Access, name string) bool {
-	if p == nil {
-		return false
-	}
-	pattern := [...]string{p.Configure, p.Write, p.Read}[access]
-	if pattern == "" {
-		pattern = "^$"
-	}
-	re, err := regexp.Compile(pattern)
-	return err == nil && re.MatchString(name)
 }
 
 // need checks the caller's vhost permission for a write.
