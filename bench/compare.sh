@@ -83,6 +83,14 @@ rabbit_pid() {
 	echo "$pid"
 }
 
+# Other users of the machine may restart RabbitMQ's app (the e2e suite
+# does): wait for it, and find its pid again if the node itself restarted.
+RPID=""
+ready_rabbit() {
+	timeout 120 rabbitmqctl -q await_startup >/dev/null 2>&1 || log "RabbitMQ not ready after 120 s"
+	kill -0 "$RPID" 2>/dev/null || RPID=$(rabbit_pid)
+}
+
 WPID=""
 start_warren() {
 	rm -rf "$OUT/data"
@@ -126,7 +134,7 @@ ensure_rabbitmq
 log "building warren"
 go build -o "$OUT/warren" ./cmd/warren
 start_warren
-RPID=$(rabbit_pid)
+ready_rabbit
 START=$(date -u +%FT%TZ)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "RabbitMQ pid $RPID, Warren pid $WPID, results in $OUT"
@@ -136,6 +144,7 @@ for run in $(seq 1 "$RUNS"); do
 		IFS='|' read -r label flags slack <<<"$sc"
 		if [ -n "$ONLY" ] && ! [[ ",$ONLY," == *",$label,"* ]]; then continue; fi
 		kill -0 "$WPID" 2>/dev/null || { log "warren died; restarting with a fresh data dir"; start_warren; }
+		ready_rabbit
 		if [ $((run % 2)) -eq 1 ]; then
 			run_one "$label" rabbitmq "$RABBIT_URI" "$RPID" "$flags" "$slack"
 			run_one "$label" warren "$WARREN_URI" "$WPID" "$flags" "$slack"

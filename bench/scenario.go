@@ -209,9 +209,11 @@ func (t topology) remove(c *conn) error {
 			if first == nil {
 				first = fmt.Errorf("%w: queue.delete %s: %w", ErrBroker, q, err)
 			}
-			if ch, err = c.Channel(); err != nil {
+			next, err := c.Channel() // the error closed the channel
+			if err != nil {
 				return first
 			}
+			ch = next
 		}
 	}
 	if t.exchange != "" {
