@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -203,5 +204,25 @@ func BenchmarkFilteredScan(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "entries/s")
 			b.ReportMetric(float64(b.N)/cpu.Seconds(), "entries/cpu-s")
 		})
+	}
+}
+
+// BenchmarkMachineFdatasync is the machine's own limit beside the store's
+// numbers: one 4 KiB write and fdatasync per op.
+func BenchmarkMachineFdatasync(b *testing.B) {
+	f, err := store.OSFS{}.OpenFile(b.TempDir()+"/sync", os.O_RDWR|os.O_CREATE, 0o644)
+	require.NoError(b, err)
+	defer f.Close()
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	off := int64(0)
+	for b.Loop() {
+		if _, err := f.WriteAt(buf, off); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		off += 4096
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // fileIndex is a topic's index file, %d.idx: fixed-size entries, never
@@ -18,7 +20,17 @@ type fileIndex struct {
 	f       File
 	n       int64
 	scratch []byte
+	win     []byte // a read-only mapping of part of the file
+	winOff  int64
 }
+
+// mapWindow is the size of the part of an index file mapped at a time:
+// scans read entries in place, and the pages behind the cursor leave RSS
+// when the window moves.
+const mapWindow = 4 << 20
+
+// fder is what a File offers when it can be mapped (the OS file system).
+type fder interface{ Fd() uintptr }
 
 func indexName(t TopicID) string { return strconv.FormatUint(uint64(t), 10) + ".idx" }
 
@@ -67,17 +79,59 @@ func (x *fileIndex) readAt(ord int64, dst []entry) (int, error) {
 	if err := x.open(); err != nil {
 		return 0, err
 	}
-	b := grow(x.scratch, int(k)*entrySize)
-	x.scratch = b
-	if _, err := x.f.ReadAt(b, ord*entrySize); err != nil {
-		return 0, fmt.Errorf("store: read index %s: %w", x.path, err)
+	b, err := x.mapped(ord*entrySize, k*entrySize)
+	if err != nil {
+		return 0, err
 	}
+	if b == nil {
+		b = grow(x.scratch, int(k)*entrySize)
+		x.scratch = b
+		if _, err := x.f.ReadAt(b, ord*entrySize); err != nil {
+			return 0, fmt.Errorf("store: read index %s: %w", x.path, err)
+		}
+	}
+	k = int64(len(b) / entrySize)
 	// The file was validated entry by entry when opened: the record CRC
 	// still guards every read of the log itself.
 	for i := range int(k) {
 		dst[i].decodeTrusted(b[i*entrySize:], x.topic)
 	}
 	return int(k), nil
+}
+
+// mapped returns up to n bytes of the file at off from the mapping,
+// moving the window when needed; nil when the file cannot be mapped.
+func (x *fileIndex) mapped(off, n int64) ([]byte, error) {
+	fd, ok := x.f.(fder)
+	if !ok {
+		return nil, nil
+	}
+	if off < x.winOff || off+entrySize > x.winOff+int64(len(x.win)) {
+		if err := x.unmap(); err != nil {
+			return nil, err
+		}
+		start := off &^ (pageSize - 1)
+		length := min(int64(mapWindow), x.n*entrySize-start)
+		w, err := unix.Mmap(int(fd.Fd()), start, int(length), unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("store: map index %s: %w", x.path, err)
+		}
+		x.win, x.winOff = w, start
+	}
+	b := x.win[off-x.winOff:]
+	n = min(n, int64(len(b))/entrySize*entrySize)
+	return b[:n], nil
+}
+
+const pageSize = 4096
+
+func (x *fileIndex) unmap() error {
+	if x.win == nil {
+		return nil
+	}
+	err := unix.Munmap(x.win)
+	x.win, x.winOff = nil, 0
+	return err
 }
 
 func (x *fileIndex) write(es []entry) error {
@@ -108,7 +162,7 @@ func (x *fileIndex) truncate(k int64) error {
 	}
 	if k >= x.n {
 		x.n = 0
-		return x.f.Truncate(0)
+		return errors.Join(x.unmap(), x.f.Truncate(0))
 	}
 	tmp := x.path + ".tmp"
 	nf, err := x.fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -126,6 +180,9 @@ func (x *fileIndex) truncate(k int64) error {
 		}
 		off += m
 	}
+	if err := x.unmap(); err != nil {
+		return errors.Join(err, nf.Close())
+	}
 	if err := x.fsys.Rename(tmp, x.path); err != nil {
 		return errors.Join(err, nf.Close())
 	}
@@ -138,7 +195,7 @@ func (x *fileIndex) close() error {
 	if x.f == nil {
 		return nil
 	}
-	err := x.f.Close()
+	err := errors.Join(x.unmap(), x.f.Close())
 	x.f = nil
 	return err
 }

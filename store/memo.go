@@ -1,13 +1,12 @@
 package store
 
 // memo is a group's bounded cache of key-only filter verdicts, keyed by the
-// seeded routing-key hash mixed with the binding's serial. It is two-way set
-// associative with one least-recently-used bit per set: a fixed size, no
-// allocation after the first use, and unique-per-message keys (RPC reply
-// keys) simply churn through it.
+// seeded routing-key hash salted with the binding's serial. It is four-way
+// set associative, each set kept in most-recently-used order (a true LRU
+// per set): a fixed size, no allocation after the first use, and
+// unique-per-message keys (RPC reply keys) simply churn through it.
 type memo struct {
-	slots []memoSlot // 2 per set
-	lru   []uint8    // per set: the way to evict next
+	slots []memoSlot // memoWays per set
 }
 
 type memoSlot struct {
@@ -15,7 +14,10 @@ type memoSlot struct {
 	val uint8 // 0 empty, 1 no match, 2 match
 }
 
-const memoSets = 2048
+const (
+	memoSets = 1024
+	memoWays = 4
+)
 
 // memoSalt is a binding's salt, from its serial.
 func memoSalt(serial uint64) uint64 { return mix64(serial + 0x9E3779B97F4A7C15) }
@@ -25,39 +27,28 @@ func (m *memo) get(tag uint64) (match, ok bool) {
 	if m.slots == nil {
 		return false, false
 	}
-	set := int(tag % memoSets)
-	for way := 0; way < 2; way++ {
-		s := &m.slots[set*2+way]
-		if s.val != 0 && s.tag == tag {
-			m.lru[set] = uint8(1 - way)
+	set := m.slots[(tag%memoSets)*memoWays:][:memoWays]
+	for i := range set {
+		if set[i].val != 0 && set[i].tag == tag {
+			s := set[i]
+			copy(set[1:i+1], set[:i])
+			set[0] = s
 			return s.val == 2, true
 		}
 	}
 	return false, false
 }
 
+// put records a verdict as the most recently used of its set.
 func (m *memo) put(tag uint64, match bool) {
 	if m.slots == nil {
-		m.slots = make([]memoSlot, memoSets*2)
-		m.lru = make([]uint8, memoSets)
+		m.slots = make([]memoSlot, memoSets*memoWays)
 	}
-	set := int(tag % memoSets)
-	way := int(m.lru[set])
-	for w := 0; w < 2; w++ {
-		if m.slots[set*2+w].val == 0 {
-			way = w
-			break
-		}
-	}
+	set := m.slots[(tag%memoSets)*memoWays:][:memoWays]
+	copy(set[1:], set[:memoWays-1])
 	v := uint8(1)
 	if match {
 		v = 2
 	}
-	m.slots[set*2+way] = memoSlot{tag: tag, val: v}
-	m.lru[set] = uint8(1 - way)
-}
-
-// reset forgets every verdict (bindings changed).
-func (m *memo) reset() {
-	clear(m.slots)
+	set[0] = memoSlot{tag: tag, val: v}
 }
