@@ -3,7 +3,6 @@ package meta
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -210,22 +209,9 @@ func (a *api) deleteExchange(rq *request) error {
 	return rq.noContent()
 }
 
-// matchingPolicy is the highest-priority policy of q's vhost that applies.
+// matchingPolicy is the policy in effect for q.
 func matchingPolicy(snap *Snapshot, q *Queue) *Policy {
-	var best *Policy
-	for i := range snap.Policies {
-		p := &snap.Policies[i]
-		if p.Vhost != q.Vhost || p.ApplyTo == "exchanges" {
-			continue
-		}
-		if re, err := regexp.Compile(p.Pattern); err != nil || !re.MatchString(q.Name) {
-			continue
-		}
-		if best == nil || p.Priority > best.Priority {
-			best = p
-		}
-	}
-	return best
+	return MatchPolicy(snap.Policies, q.Vhost, q.Name, queueType(q))
 }
 
 func (a *api) queueJSON(snap *Snapshot, q *Queue) map[string]any {

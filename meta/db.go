@@ -172,9 +172,12 @@ func (db *DB) load() (fresh bool, err error) {
 			}
 		}
 		m := tx.Bucket(bucketMeta)
-		if m.Get(keyFormat) == nil {
+		switch f := m.Get(keyFormat); {
+		case f == nil:
 			fresh = true
 			return m.Put(keyFormat, currentFormat)
+		case string(f) != string(currentFormat):
+			return fmt.Errorf("%w: file format %q, this build reads %q", ErrFormat, f, currentFormat)
 		}
 		db.mu.rev = max(getUint(m, keyRevision), getUint(m, keyRevCeiling))
 		db.mu.revCeil = db.mu.rev

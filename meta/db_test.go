@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
 
 func openTestDB(t *testing.T, path string) *DB {
@@ -225,4 +226,14 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 	_, res, err := db.DeclareQueue(ctx, Queue{Vhost: "/", Name: "t"}, false)
 	require.NoError(t, err)
 	assert.Equal(t, before.Revision+1, res.Revision)
+}
+
+func TestOpenRefusesUnknownFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	db, err := Open(Options{Path: path, NoSync: true})
+	require.NoError(t, err)
+	require.NoError(t, db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyFormat, []byte("99")) }))
+	require.NoError(t, db.Close())
+	_, err = Open(Options{Path: path})
+	assert.ErrorIs(t, err, ErrFormat)
 }

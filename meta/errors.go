@@ -65,4 +65,7 @@ var (
 	// are no longer kept: take a Snapshot.
 	ErrCompacted = errors.New("meta: revision compacted, take a snapshot")
 	ErrClosed    = errors.New("meta: closed")
+	// ErrFormat: the bbolt file was written by an incompatible version;
+	// Open refuses it rather than guess.
+	ErrFormat = errors.New("meta: unknown file format")
 )

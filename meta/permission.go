@@ -53,3 +53,43 @@ func (c *CompiledPermission) Allows(access Access, name string) bool {
 	}
 	return c.res[access].MatchString(name)
 }
+
+// MatchPolicy returns the policy in effect for an object of vhost called
+// name, as RabbitMQ picks it: among the policies whose pattern matches and
+// whose apply-to covers the object, the one with the highest priority.
+// queueType is "classic", "quorum" or "stream" for a queue and "" for an
+// exchange.
+func MatchPolicy(policies []Policy, vhost, name, queueType string) *Policy {
+	var best *Policy
+	for i := range policies {
+		p := &policies[i]
+		if p.Vhost != vhost || !appliesTo(p.ApplyTo, queueType) {
+			continue
+		}
+		if re, err := regexp.Compile(p.Pattern); err != nil || !re.MatchString(name) {
+			continue
+		}
+		if best == nil || p.Priority > best.Priority {
+			best = p
+		}
+	}
+	return best
+}
+
+func appliesTo(applyTo, queueType string) bool {
+	switch applyTo {
+	case "all", "":
+		return true
+	case "exchanges":
+		return queueType == ""
+	case "queues":
+		return queueType != ""
+	case "classic_queues":
+		return queueType == "classic"
+	case "quorum_queues":
+		return queueType == "quorum"
+	case "streams":
+		return queueType == "stream"
+	}
+	return false
+}
