@@ -16,17 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestChannelMaxEnforced(t *testing.T) {
-	t.Parallel()
-	b := startBroker(t)
-	r := dialRaw(t, b)
-	r.handshake(2, 0, 0)
-	r.openChannel(1)
-	r.openChannel(2)
-	r.send(3, method(20, 10, shortStr("")))
-	r.expectConnectionClose(530, "NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)")
-}
-
 func TestOversizedFrameClosesTheConnection(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
@@ -50,27 +39,6 @@ func TestMalformedFramesPending(t *testing.T) {
 		}, 501, "FRAME_ERROR - type 1, all octets = <<0,20,0,10,0>>: {invalid_frame_end_marker,0}"},
 		{"unknown frame type", func(r *rawConn) { r.write(frame(9, 0, []byte{1, 2, 3})) }, 501,
 			"FRAME_ERROR - type 9, all octets = <<1,2,3>>: unknown_frame"},
-		{"heartbeat on a channel", func(r *rawConn) { r.write(frame(8, 1, nil)) }, 505,
-			"UNEXPECTED_FRAME - type 8, all octets = <<>>"},
-		{"content header of another class", func(r *rawConn) {
-			r.openChannel(1)
-			r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr("q"), []byte{0})))
-			r.write(frame(2, 1, append(append(u16(50), u16(0)...), append(u64(1), u16(0)...)...)))
-		}, 505, "UNEXPECTED_FRAME - expected content header for class 60, got one for class 50 instead"},
-		{"truncated method", func(r *rawConn) {
-			r.openChannel(1)
-			r.send(1, method(50, 10, u16(0), []byte{200}))
-		}, 501, "FRAME_ERROR - cannot decode <<0,0,200>>"},
-		{"unsolicited channel.close-ok", func(r *rawConn) {
-			r.openChannel(1)
-			r.send(1, method(20, 41))
-		}, 503, "COMMAND_INVALID - unimplemented method"},
-		{"channel method on channel 0", func(r *rawConn) {
-			r.send(0, method(60, 10, u32(0), u16(1), []byte{0}))
-		}, 504, "CHANNEL_ERROR - unexpected method in connection state running"},
-		{"start-ok after open", func(r *rawConn) {
-			r.send(0, method(10, 11, u32(0), shortStr("PLAIN"), longStr("\x00guest\x00guest"), shortStr("en_US")))
-		}, 504, "CHANNEL_ERROR - unexpected method in connection state running"},
 	})
 }
 
