@@ -11,7 +11,7 @@ import (
 const indexCheckpointEvery = 32 << 20
 
 func (l *fileLog) openIndex(t TopicID) (*topicIndex, error) {
-	return &topicIndex{topic: t, file: newFileIndex(l.opts.FS, l.idxDir, t)}, nil
+	return &topicIndex{topic: t, file: newFileIndex(l.opts.FS, l.idxDir, t, l.fds)}, nil
 }
 
 func (l *fileLog) dropIndex(x *topicIndex) error {

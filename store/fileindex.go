@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ type fileIndex struct {
 	f       File
 	n       int64
 	scratch []byte
+	fds     *fdCache
 	win     []byte // a read-only mapping of part of the file
 	winOff  int64
 }
@@ -53,12 +55,51 @@ func listIndexes(fsys FS, dir string) ([]TopicID, error) {
 	return out, nil
 }
 
-func newFileIndex(fsys FS, dir string, t TopicID) *fileIndex {
-	return &fileIndex{fsys: fsys, path: filepath.Join(dir, indexName(t)), topic: t}
+func newFileIndex(fsys FS, dir string, t TopicID, fds *fdCache) *fileIndex {
+	return &fileIndex{fsys: fsys, path: filepath.Join(dir, indexName(t)), topic: t, fds: fds}
 }
+
+// fdCache caps the index files a namespace keeps open, closing the least
+// recently used. It is guarded by the namespace mutex.
+type fdCache struct {
+	limit int
+	lru   list.List // of *fileIndex, most recent first
+	elems map[*fileIndex]*list.Element
+}
+
+func newFDCache(limit int) *fdCache {
+	return &fdCache{limit: limit, elems: map[*fileIndex]*list.Element{}}
+}
+
+func (c *fdCache) touch(x *fileIndex) error {
+	if e := c.elems[x]; e != nil {
+		c.lru.MoveToFront(e)
+		return nil
+	}
+	c.elems[x] = c.lru.PushFront(x)
+	var err error
+	for c.lru.Len() > c.limit {
+		old := c.lru.Back().Value.(*fileIndex)
+		err = errors.Join(err, old.close())
+	}
+	return err
+}
+
+func (c *fdCache) forget(x *fileIndex) {
+	if e := c.elems[x]; e != nil {
+		c.lru.Remove(e)
+		delete(c.elems, x)
+	}
+}
+
+// maxOpenIndexes is how many index files a namespace keeps open.
+const maxOpenIndexes = 256
 
 func (x *fileIndex) open() error {
 	if x.f != nil {
+		if x.fds != nil {
+			return x.fds.touch(x)
+		}
 		return nil
 	}
 	f, err := x.fsys.OpenFile(x.path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -66,6 +107,9 @@ func (x *fileIndex) open() error {
 		return err
 	}
 	x.f = f
+	if x.fds != nil {
+		return x.fds.touch(x)
+	}
 	return nil
 }
 
@@ -192,6 +236,9 @@ func (x *fileIndex) truncate(k int64) error {
 }
 
 func (x *fileIndex) close() error {
+	if x.fds != nil {
+		x.fds.forget(x)
+	}
 	if x.f == nil {
 		return nil
 	}

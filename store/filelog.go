@@ -23,6 +23,7 @@ type fileLog struct {
 	dir    string // the namespace directory
 	logDir string
 	idxDir string
+	fds    *fdCache // open index files; guarded by namespace.mu
 	kick   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}

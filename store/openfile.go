@@ -22,6 +22,7 @@ func openFileNamespace(opts Options, root, name string) (*namespace, error) {
 		opts: opts, log: opts.Logger.With("namespace", name), dir: dir,
 		logDir: filepath.Join(dir, "log"), idxDir: filepath.Join(dir, "index"),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		fds: newFDCache(maxOpenIndexes),
 	}
 	stateDir := filepath.Join(dir, "state")
 	for _, d := range []string{l.logDir, l.idxDir, stateDir} {
@@ -151,7 +152,7 @@ func (n *namespace) rebuildIndexes(l *fileLog, rs *recState) error {
 	scanFrom := min(max(rs.idxCkpt, head), end)
 	last := map[TopicID]Position{}
 	for _, t := range topics {
-		fi := newFileIndex(l.opts.FS, l.idxDir, t)
+		fi := newFileIndex(l.opts.FS, l.idxDir, t, l.fds)
 		if _, ok := rs.dropped[t]; ok {
 			if err := fi.remove(); err != nil {
 				return err
