@@ -87,6 +87,8 @@ func (a *api) overview(rq *request) error {
 			"consumers": totals.Consumers, "exchanges": exchanges, "queues": queues,
 		},
 		"listeners": []any{}, "contexts": []any{},
+		"sample_retention_policies": map[string]any{"global": []int{600, 3600, 28800, 86400}, "basic": []int{600, 3600}, "detailed": []int{600}},
+		"churn_rates":               zeroCounters("channel_closed", "channel_created", "connection_closed", "connection_created", "queue_created", "queue_declared", "queue_deleted"),
 	})
 }
 
@@ -473,4 +475,13 @@ func (a *api) authenticate(rq *request) error {
 	out := *u
 	out.PasswordHash = ""
 	return rq.ok(out)
+}
+
+// zeroCounters is a RabbitMQ counter group with every counter at zero.
+func zeroCounters(names ...string) map[string]any {
+	out := make(map[string]any, 2*len(names))
+	for _, n := range names {
+		out[n], out[n+"_details"] = 0, rate()
+	}
+	return out
 }

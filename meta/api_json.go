@@ -191,7 +191,13 @@ func queueJSON(q *Queue, stats QueueStats, policy *Policy) map[string]any {
 		"messages_ready": stats.Ready, "messages_ready_details": rate(),
 		"messages_unacknowledged": stats.Unacked, "messages_unacknowledged_details": rate(),
 		"policy": nil, "operator_policy": nil, "effective_policy_definition": map[string]any{},
-		"exclusive_consumer_tag": nil, "single_active_consumer_tag": nil,
+		"exclusive_consumer_tag": nil, "single_active_consumer_tag": nil, "head_message_timestamp": nil,
+		"memory": 0, "reductions": 0, "reductions_details": rate(), "recoverable_slaves": nil,
+	}
+	for _, k := range []string{"message_bytes", "message_bytes_ready", "message_bytes_unacknowledged", "message_bytes_ram",
+		"message_bytes_persistent", "message_bytes_paged_out", "messages_persistent", "messages_ram", "messages_ready_ram",
+		"messages_unacknowledged_ram", "messages_paged_out"} {
+		out[k] = 0 // not tracked yet; numbers, never absent
 	}
 	if policy != nil {
 		out["policy"] = policy.Name

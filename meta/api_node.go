@@ -44,6 +44,9 @@ func (a *api) nodeJSON() map[string]any {
 		"disk_free_alarm": false, "partitions": []any{}, "rates_mode": "basic",
 		"proc_used": runtime.NumGoroutine(), "proc_total": 1 << 20,
 		"exchange_types": []any{}, "auth_mechanisms": []any{}, "applications": []any{}, "contexts": []any{},
+		"fd_used": 0, "fd_total": 1 << 20, "sockets_used": 0, "sockets_total": 1 << 20, "run_queue": 0,
+		"disk_free_limit": 50000000, "net_ticktime": 60, "mem_calculation_strategy": "rss",
+		"enabled_plugins": []string{"rabbitmq_management"}, "cluster_links": []any{},
 	}
 }
 

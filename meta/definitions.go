@@ -221,11 +221,7 @@ func exportDefinitions(snap *Snapshot, vhost string) map[string]any {
 	}
 	for _, p := range snap.Policies {
 		if in(p.Vhost) {
-			m := policyJSON(&p)
-			if vhost != "" {
-				delete(m, "vhost")
-			}
-			policies = append(policies, m)
+			policies = append(policies, policyJSON(&p)) // keeps "vhost" even per vhost, as RabbitMQ
 		}
 	}
 	out := map[string]any{"rabbit_version": compatVersion, "parameters": []any{}, "policies": policies,

@@ -85,7 +85,8 @@ func TestDefinitionsRoundTrip(t *testing.T) {
 	status, body = do(t, empty, "POST", "/api/definitions/shop2", "guest", perVhost)
 	require.Equal(t, 204, status, body)
 	_, again := do(t, empty, "GET", "/api/definitions/shop2", "guest", "")
-	assert.Equal(t, normalize(t, perVhost), normalize(t, again))
+	// Policies keep their "vhost" in a per-vhost export, as RabbitMQ's do.
+	assert.Equal(t, normalize(t, strings.ReplaceAll(perVhost, `"vhost":"shop"`, `"vhost":"shop2"`)), normalize(t, again))
 }
 
 // normalize sorts every list of a JSON document so that documents equal
