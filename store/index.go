@@ -108,7 +108,7 @@ func (x *topicIndex) trimMem(pos Position) {
 	if i == 0 {
 		return
 	}
-	x.mem = append(x.mem[:0:0], x.mem[i:]...)
+	x.mem = x.mem[i:] // the next growth of mem copies only the live part
 	x.base += int64(i)
 	x.first = x.base
 }

@@ -98,6 +98,7 @@ func Run(t *testing.T, f Factory) {
 		{"Concurrent", testConcurrent},
 		{"TooLarge", testTooLarge},
 		{"WhenDurable", testWhenDurable},
+		{"RetentionKeepsWhatGroupsNeed", testRetention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,4 +522,41 @@ func testNamespaces(t *testing.T, f Factory) {
 	require.ErrorIs(t, err, store.ErrClosed)
 	_, err = s.Namespace("c")
 	require.ErrorIs(t, err, store.ErrClosed)
+}
+
+// testRetention appends enough for retention to run many times while one
+// group keeps up, one lags further and further behind, and one is idle:
+// nothing a group still needs may disappear.
+func testRetention(t *testing.T, ns store.Namespace) {
+	const total = 20000
+	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(3, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(11, 1)}, Revision: 1}))
+	body := string(make([]byte, 100))
+	next := 0 // group 2's next expected message
+	consume := func(n int) {
+		for n > 0 {
+			ds, err := ns.Pop(2, 6, min(n, 1000), time.Hour)
+			require.NoError(t, err)
+			require.NotEmpty(t, ds)
+			for _, d := range ds {
+				require.Equal(t, fmt.Sprintf("%05d", next), string(d.Message.Body[:5]))
+				require.NoError(t, ns.Ack(2, d.Receipt))
+				next++
+				n--
+			}
+		}
+	}
+	for i := range total {
+		appendAll(t, ns, Msg(10, 1, "k", fmt.Sprintf("%05d%s", i, body)))
+		if i%1000 == 999 {
+			require.Len(t, Bodies(t, ns, 1, true), 1000)
+			consume(500)
+		}
+	}
+	appendAll(t, ns, Msg(11, 1, "k", "late"))
+	left := uint64(total - next)
+	require.Equal(t, store.GroupStats{Ready: left, ReadyBytes: left * 105}, stats(t, ns, 2))
+	consume(int(left))
+	require.Equal(t, []string{"late"}, Bodies(t, ns, 3, true))
 }
