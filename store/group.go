@@ -179,6 +179,12 @@ func (n *namespace) updateGroupLocked(g *group, cfg GroupConfig) error {
 		ended = ended[len(ended)-maxEndedBindings:]
 	}
 	next = append(next, ended...)
+	if g.durable && !cfg.Durable {
+		// No longer durable: it must not come back after a restart.
+		if err := n.be.saveDropGroup(g.id); err != nil {
+			return err
+		}
+	}
 	durableChanged := g.durable != cfg.Durable
 	g.durable = cfg.Durable
 	if changedFrom == ^uint64(0) && len(next) == len(old) {

@@ -12,83 +12,94 @@ import (
 
 // runDurable runs the scenarios that reopen the store.
 func runDurable(t *testing.T, f Factory) {
-	t.Run("Reopen", func(t *testing.T) {
-		s := f.Open(t)
-		ns, err := s.Namespace("/")
-		require.NoError(t, err)
-		durable := store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1), Key(11, "k", 1)}, Revision: 1}
-		require.NoError(t, ns.EnsureGroup(1, durable))
-		require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
-		for i := range 10 {
-			appendAll(t, ns, Msg(10, 1, "k", fmt.Sprint(i)))
+	t.Run("Reopen", func(t *testing.T) { testReopen(t, f) })
+	t.Run("ReopenPurgeAndDrops", func(t *testing.T) { testReopenPurgeAndDrops(t, f) })
+}
+
+func testReopen(t *testing.T, f Factory) {
+	s := f.Open(t)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	durable := store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1), Key(11, "k", 1)}, Revision: 1}
+	require.NoError(t, ns.EnsureGroup(1, durable))
+	require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	for i := range 10 {
+		appendAll(t, ns, Msg(10, 1, "k", fmt.Sprint(i)))
+	}
+	transient := Msg(10, 1, "k", "transient")
+	transient.Flags = 0
+	appendAll(t, ns, transient, Msg(11, 1, "k", "11"), Msg(11, 1, "other", "no"))
+	ds, err := ns.Pop(1, 1, 4, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, ns.Ack(1, ds[0].Receipt, ds[2].Receipt)) // 0 and 2 acked; 1 and 3 unacked
+	require.NoError(t, ns.Nack(1, false, ds[3].Receipt))        // 3 dropped
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	_, err = ns.Stats(2)
+	require.ErrorIs(t, err, store.ErrNoGroup, "non-durable group survived")
+	require.Equal(t, uint64(8), stats(t, ns, 1).Ready) // 1, 4..9, 11
+	require.NoError(t, ns.EnsureGroup(1, durable))
+	require.Equal(t, uint64(8), stats(t, ns, 1).Ready)
+	got, err := ns.Pop(1, 1, 100, time.Minute)
+	require.NoError(t, err)
+	var bodies []string
+	for _, d := range got {
+		bodies = append(bodies, string(d.Message.Body))
+		if string(d.Message.Body) == "1" {
+			require.True(t, d.Redelivered)
 		}
-		transient := Msg(10, 1, "k", "transient")
-		transient.Flags = 0
-		appendAll(t, ns, transient, Msg(11, 1, "k", "11"), Msg(11, 1, "other", "no"))
-		ds, err := ns.Pop(1, 1, 4, time.Minute)
-		require.NoError(t, err)
-		require.NoError(t, ns.Ack(1, ds[0].Receipt, ds[2].Receipt)) // 0 and 2 acked; 1 and 3 unacked
-		require.NoError(t, ns.Nack(1, false, ds[3].Receipt))        // 3 dropped
-		s = f.Reopen(t, s)
-		ns, err = s.Namespace("/")
-		require.NoError(t, err)
-		_, err = ns.Stats(2)
-		require.ErrorIs(t, err, store.ErrNoGroup, "non-durable group survived")
-		require.Equal(t, uint64(8), stats(t, ns, 1).Ready) // 1, 4..9, 11
-		require.NoError(t, ns.EnsureGroup(1, durable))
-		require.Equal(t, uint64(8), stats(t, ns, 1).Ready)
-		got, err := ns.Pop(1, 1, 100, time.Minute)
-		require.NoError(t, err)
-		var bodies []string
-		for _, d := range got {
-			bodies = append(bodies, string(d.Message.Body))
-			if string(d.Message.Body) == "1" {
-				require.True(t, d.Redelivered)
-			}
-		}
-		require.Equal(t, []string{"1", "4", "5", "6", "7", "8", "9", "11"}, bodies)
-		for _, d := range got[:4] {
-			require.NoError(t, ns.Ack(1, d.Receipt))
-		}
-		n, err := ns.Purge(1) // nothing ready; the 4 unacked stay
-		require.NoError(t, err)
-		require.Zero(t, n)
-		appendAll(t, ns, Msg(10, 1, "k", "after"))
-		s = f.Reopen(t, s)
-		ns, err = s.Namespace("/")
-		require.NoError(t, err)
-		require.Equal(t, uint64(5), stats(t, ns, 1).Ready)
-		require.Equal(t, []string{"7", "8", "9", "11", "after"}, Bodies(t, ns, 1, true))
-		s = f.Reopen(t, s)
-		ns, err = s.Namespace("/")
-		require.NoError(t, err)
-		require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
-		require.NoError(t, s.Close())
-	})
-	t.Run("ReopenPurgeAndDrops", func(t *testing.T) {
-		s := f.Open(t)
-		ns, err := s.Namespace("v")
-		require.NoError(t, err)
-		require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
-		require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(11, 1)}, Revision: 1}))
-		require.NoError(t, ns.EnsureGroup(3, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(12, 1)}, Revision: 1}))
-		appendAll(t, ns, Msg(10, 1, "k", "a"), Msg(10, 1, "k", "b"), Msg(11, 1, "k", "c"), Msg(12, 1, "k", "d"))
-		ds, err := ns.Pop(1, 1, 1, time.Minute)
-		require.NoError(t, err)
-		_, err = ns.Purge(1)
-		require.NoError(t, err)
-		require.NoError(t, ns.DropGroup(2))
-		require.NoError(t, ns.DropTopic(12))
-		s = f.Reopen(t, s)
-		ns, err = s.Namespace("v")
-		require.NoError(t, err)
-		require.Equal(t, []string{"a"}, Bodies(t, ns, 1, true), "the unacked one comes back, the purged one does not")
-		_ = ds
-		_, err = ns.Stats(2)
-		require.ErrorIs(t, err, store.ErrNoGroup)
-		require.Equal(t, uint64(0), stats(t, ns, 3).Ready)
-		_, err = ns.Append(Msg(12, 1, "k", "x"))
-		require.ErrorIs(t, err, store.ErrNoTopic)
-		require.NoError(t, s.Close())
-	})
+	}
+	require.Equal(t, []string{"1", "4", "5", "6", "7", "8", "9", "11"}, bodies)
+	for _, d := range got[:4] {
+		require.NoError(t, ns.Ack(1, d.Receipt))
+	}
+	n, err := ns.Purge(1) // nothing ready; the 4 unacked stay
+	require.NoError(t, err)
+	require.Zero(t, n)
+	appendAll(t, ns, Msg(10, 1, "k", "after"))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), stats(t, ns, 1).Ready)
+	require.Equal(t, []string{"7", "8", "9", "11", "after"}, Bodies(t, ns, 1, true))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
+	require.NoError(t, s.Close())
+}
+
+func testReopenPurgeAndDrops(t *testing.T, f Factory) {
+	s := f.Open(t)
+	ns, err := s.Namespace("v")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(11, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(3, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(12, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(4, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(4, store.GroupConfig{Durable: false, Bindings: []store.Binding{All(10, 1)}, Revision: 2}))
+	require.NoError(t, ns.EnsureGroup(5, store.GroupConfig{Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(5, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 2}))
+	appendAll(t, ns, Msg(10, 1, "k", "a"), Msg(10, 1, "k", "b"), Msg(11, 1, "k", "c"), Msg(12, 1, "k", "d"))
+	ds, err := ns.Pop(1, 1, 1, time.Minute)
+	require.NoError(t, err)
+	_, err = ns.Purge(1)
+	require.NoError(t, err)
+	require.NoError(t, ns.DropGroup(2))
+	require.NoError(t, ns.DropTopic(12))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("v")
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, Bodies(t, ns, 1, true), "the unacked one comes back, the purged one does not")
+	_ = ds
+	_, err = ns.Stats(2)
+	require.ErrorIs(t, err, store.ErrNoGroup)
+	_, err = ns.Stats(4)
+	require.ErrorIs(t, err, store.ErrNoGroup, "a group made non-durable came back")
+	require.Equal(t, []string{"a", "b"}, Bodies(t, ns, 5, true), "a group made durable lost its messages")
+	require.Equal(t, uint64(0), stats(t, ns, 3).Ready)
+	_, err = ns.Append(Msg(12, 1, "k", "x"))
+	require.ErrorIs(t, err, store.ErrNoTopic)
+	require.NoError(t, s.Close())
 }
