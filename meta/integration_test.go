@@ -92,7 +92,17 @@ func TestImportedTopologyCarriesTraffic(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 204, w.call(t, "POST", "/api/definitions", string(defs)))
 
-	ch := dial(t, fmt.Sprintf("amqp://alice:alice-secret@%s/shop", w.amqp))
+	// The proxy learns the imported vhost from the change feed; until then
+	// connection.open to it is refused (530). That window is the feed's
+	// latency, well under a second.
+	var conn *amqp.Connection
+	require.Eventually(t, func() bool {
+		conn, err = amqp.Dial(fmt.Sprintf("amqp://alice:alice-secret@%s/shop", w.amqp))
+		return err == nil
+	}, time.Second, 5*time.Millisecond)
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	require.NoError(t, err)
 	pub := func(key, body string) {
 		require.NoError(t, ch.PublishWithContext(context.Background(), "orders", key, false, false, amqp.Publishing{Body: []byte(body)}))
 	}
