@@ -129,7 +129,7 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 	if l.mu.state.f != nil {
 		l.mu.retired = append(l.mu.retired, l.mu.state.f)
 	}
-	l.mu.state = stateLog{dir: l.mu.state.dir, gen: gen, f: f, size: int64(len(s.buf))}
+	l.mu.state = stateLog{dir: l.mu.state.dir, gen: gen, f: f, size: int64(len(s.buf)), synced: int64(len(s.buf))}
 	for _, g := range n.mu.groups {
 		g.acks = 0
 	}

@@ -237,7 +237,11 @@ func (l *fileLog) cycle(sync bool) {
 			segs = append(segs, s)
 		}
 	}
-	st := l.mu.state.f
+	var st File
+	stSize := l.mu.state.size
+	if l.mu.state.synced < stSize {
+		st = l.mu.state.f
+	}
 	err := l.mu.err
 	l.mu.Unlock()
 	if err == nil && sync {
@@ -255,6 +259,9 @@ func (l *fileLog) cycle(sync bool) {
 		err = l.stopLocked(err)
 	} else if sync {
 		l.mu.durable = max(l.mu.durable, target)
+		if st != nil && st == l.mu.state.f {
+			l.mu.state.synced = max(l.mu.state.synced, stSize)
+		}
 		for _, s := range segs {
 			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
 		}

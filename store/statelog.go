@@ -30,11 +30,12 @@ const maxStateGen = 8 << 20
 // stateLog is the append-only group-state log of a namespace, written in
 // generations state/%020d.state; the previous generation is kept.
 type stateLog struct {
-	dir  string
-	gen  uint64
-	f    File
-	size int64
-	buf  []byte
+	dir    string
+	gen    uint64
+	f      File
+	size   int64
+	synced int64
+	buf    []byte
 }
 
 func stateName(gen uint64) string { return fmt.Sprintf("%020d.state", gen) }
