@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/warren-mq/warren/amqpwire"
 )
 
 // Args is an argument table that keeps its AMQP value types through JSON.
@@ -19,9 +21,11 @@ import (
 //	 "nested": ["F", {"k": ["t", true]}], "list": ["A", [["l", 1]]]}
 //
 // Tags: t bool, b int8, B uint8, s int16, u uint16, I int32, i uint32,
-// l int64, L uint64, f float32, d float64, S string, x []byte (base64),
-// T time.Time (unix seconds), F table, A array, V void. Any other value
-// (amqpwire.Decimal, say) is written as its string form under S.
+// l int64, L uint64, f float32, d float64, D amqpwire.Decimal ([scale,
+// value]), S string, x []byte (base64), T time.Time (unix seconds),
+// F table, A array, V void. Any other value is written as its string form
+// under S. Nested tables always come back as amqpwire.Table, as the codec
+// decodes them (cloneArgs normalizes them the same way).
 type Args map[string]any
 
 // MarshalJSON writes the tagged form.
@@ -128,6 +132,8 @@ func tagOf(v any) (tag string, plain any) {
 		return "x", base64.StdEncoding.EncodeToString(x)
 	case time.Time:
 		return "T", x.Unix()
+	case amqpwire.Decimal:
+		return "D", []int64{int64(x.Scale), int64(x.Value)}
 	}
 	return "", nil
 }
@@ -181,7 +187,11 @@ func readTagged(b json.RawMessage) (any, error) {
 	case "F":
 		var a Args
 		err := json.Unmarshal(pair[1], &a)
-		return map[string]any(a), err
+		return amqpwire.Table(a), err
+	case "D":
+		var d [2]int64
+		err := json.Unmarshal(pair[1], &d)
+		return amqpwire.Decimal{Scale: uint8(d[0]), Value: int32(d[1])}, err
 	case "A":
 		var elems []json.RawMessage
 		if err := json.Unmarshal(pair[1], &elems); err != nil {
@@ -293,6 +303,8 @@ func typeName(v any) string {
 		return "binary"
 	case time.Time:
 		return "timestamp"
+	case amqpwire.Decimal:
+		return "decimal"
 	case []any:
 		return "array"
 	case nil:
@@ -439,7 +451,7 @@ func cloneArgs(a map[string]any) map[string]any {
 
 func cloneValue(v any) any {
 	if m, ok := asTable(v); ok {
-		return cloneArgs(m)
+		return amqpwire.Table(cloneArgs(m))
 	}
 	switch x := v.(type) {
 	case []any:
