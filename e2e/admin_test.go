@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// api calls the admin HTTP API as guest and returns the status and body.
+func api(t *testing.T, b *broker, method, path string, body any) (int, []byte) {
+	t.Helper()
+	require.NotEmpty(t, b.HTTP, "the admin API address (WARREN_E2E_HTTP)")
+	var in io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		in = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, b.HTTP+path, in)
+	require.NoError(t, err)
+	req.SetBasicAuth("guest", "guest")
+	req.Header.Set("Content-Type", "application/json")
+	req.Close = true // no idle keep-alive connection outlives the test
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// within is how soon a change made through the admin API must reach live
+// AMQP connections.
+const within = time.Second
+
+func TestAdminBindingReachesLiveConnections(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeDirect, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+
+	status, out := api(t, b, http.MethodPost, "/api/bindings/%2F/e/"+url.PathEscape(x)+"/q/"+url.PathEscape(q),
+		map[string]any{"routing_key": "k", "arguments": map[string]any{}})
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		publishConfirmedKeys(t, ch, x, []string{"k"}, body("m"))
+		return len(drain(t, ch, q)) > 0
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Less(t, time.Since(start), within, "the binding took effect late")
+
+	status, out = api(t, b, http.MethodDelete, "/api/bindings/%2F/e/"+url.PathEscape(x)+"/q/"+url.PathEscape(q)+"/k", nil)
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	start = time.Now()
+	require.Eventually(t, func() bool {
+		publishConfirmedKeys(t, ch, x, []string{"k"}, body("m"))
+		return len(drain(t, ch, q)) == 0
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Less(t, time.Since(start), within, "the unbinding took effect late")
+}
+
+func TestAdminExchangeAndQueueReachLiveConnections(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	x, q := uniqueName(t, "x"), uniqueName(t, "q")
+	deleteExchangeAtCleanup(b, x)
+	deleteQueueAtCleanup(b, q)
+
+	status, out := api(t, b, http.MethodPut, "/api/exchanges/%2F/"+url.PathEscape(x), map[string]any{
+		"type": "fanout", "durable": false, "auto_delete": false, "internal": false, "arguments": map[string]any{}})
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	status, out = api(t, b, http.MethodPut, "/api/queues/%2F/"+url.PathEscape(q), map[string]any{
+		"durable": false, "auto_delete": false, "arguments": map[string]any{}})
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		ch := freshChannel(t, conn)
+		defer ch.Close()
+		return ch.ExchangeDeclarePassive(x, amqp.ExchangeFanout, false, false, false, false, nil) == nil &&
+			ch.QueueBind(q, "", x, false, nil) == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Less(t, time.Since(start), within)
+
+	ch := freshChannel(t, conn)
+	publishConfirmed(t, ch, x, body("fanned"))
+	assert.Equal(t, []string{"fanned"}, drain(t, ch, q))
+}
+
+func TestAdminQueueDeleteCancelsConsumers(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	cancels := ch.NotifyCancel(make(chan string, 1))
+	_, err := ch.Consume(q, "watched", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	status, out := api(t, b, http.MethodDelete, "/api/queues/%2F/"+url.PathEscape(q), nil)
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	select {
+	case tag := <-cancels:
+		assert.Equal(t, "watched", tag)
+	case <-time.After(within):
+		t.Fatal("no basic.cancel within a second of the admin API deleting the queue")
+	}
+}
+
+// TestAdminShowsLiveChannelsAndConsumers finds a consumer by its tag in
+// GET /api/consumers and its channel in GET /api/channels.
+func TestAdminShowsLiveChannelsAndConsumers(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	tag := uniqueName(t, "tag")
+	require.NoError(t, ch.Qos(7, 0, false))
+	_, err := ch.Consume(q, tag, false, false, false, false, nil)
+	require.NoError(t, err)
+
+	type consumer struct {
+		ConsumerTag    string `json:"consumer_tag"`
+		AckRequired    bool   `json:"ack_required"`
+		Exclusive      bool   `json:"exclusive"`
+		PrefetchCount  int    `json:"prefetch_count"`
+		Queue          struct{ Name, Vhost string }
+		ChannelDetails json.RawMessage `json:"channel_details"` // RabbitMQ may give []
+	}
+	var found *consumer
+	var details struct {
+		Name           string `json:"name"`
+		ConnectionName string `json:"connection_name"`
+		Number         int    `json:"number"`
+		User           string `json:"user"`
+	}
+	// RabbitMQ lists a new consumer with "channel_details": [] until its
+	// channel's stats arrive.
+	assert.Eventually(t, func() bool {
+		status, out := api(t, b, http.MethodGet, "/api/consumers", nil)
+		var all []consumer
+		if status != http.StatusOK || json.Unmarshal(out, &all) != nil {
+			return false
+		}
+		for i := range all {
+			if all[i].ConsumerTag == tag {
+				found = &all[i]
+				return json.Unmarshal(found.ChannelDetails, &details) == nil
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond)
+	require.NotNil(t, found, "consumer %s not listed", tag)
+	require.NoError(t, json.Unmarshal(found.ChannelDetails, &details), "channel_details %s", found.ChannelDetails)
+	assert.True(t, found.AckRequired)
+	assert.False(t, found.Exclusive)
+	assert.Equal(t, 7, found.PrefetchCount)
+	assert.Equal(t, q, found.Queue.Name)
+	assert.Equal(t, "/", found.Queue.Vhost)
+	assert.Equal(t, 1, details.Number)
+	assert.Equal(t, "guest", details.User)
+	assert.NotEmpty(t, details.ConnectionName)
+
+	type channel struct {
+		Name          string `json:"name"`
+		Number        int    `json:"number"`
+		ConsumerCount int    `json:"consumer_count"`
+		PrefetchCount int    `json:"prefetch_count"`
+		User          string `json:"user"`
+		Vhost         string `json:"vhost"`
+	}
+	assert.Eventually(t, func() bool {
+		status, out := api(t, b, http.MethodGet, "/api/channels", nil)
+		var all []channel
+		if status != http.StatusOK || json.Unmarshal(out, &all) != nil {
+			return false
+		}
+		for _, c := range all {
+			if c.Name == details.Name {
+				return c.ConsumerCount == 1 && c.Number == 1 && c.User == "guest" && c.Vhost == "/"
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond, "channel %s not listed with its consumer", details.Name)
+}
+
+// TestMessageSizeLimit publishes one byte over RabbitMQ's default
+// max_message_size (128 MiB) from a raw socket.
+func TestMessageSizeLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 128 << 20
+	b := startBroker(t)
+	q := declareQueue(t, b, b.channel(), "q", nil)
+	r := dialRaw(t, b)
+	r.handshake(0, 131072, 0)
+	r.openChannel(1)
+	r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr(q), []byte{0})))
+	r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(limit+1), u16(0)...)...)))
+	chunk := frame(3, 1, make([]byte, 131064))
+	left := limit + 1
+	for left >= 131064 {
+		r.write(chunk)
+		left -= 131064
+	}
+	r.write(frame(3, 1, make([]byte, left)))
+	f := r.expectMethod(1, 20, 40)
+	code, text := closeReason(f)
+	assert.Equal(t, uint16(406), code)
+	assert.Equal(t, "PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728", text)
+}
