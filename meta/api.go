@@ -97,11 +97,19 @@ func allowed(u *User, level int) bool {
 
 func (a *api) handle(pattern string, level int, h handler) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		a.serve(w, r, level, h)
+		a.serve(w, r, level, true, h)
 	})
 }
 
-func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler) {
+// handleBare is handle for handlers that do not read the state (the change
+// feed, remote writes): no Snapshot is taken per request.
+func (a *api) handleBare(pattern string, level int, h handler) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		a.serve(w, r, level, false, h)
+	})
+}
+
+func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, withState bool, h handler) {
 	name, password, ok := r.BasicAuth()
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="RabbitMQ Management"`)
@@ -109,9 +117,14 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler
 		return
 	}
 	u, err := a.svc.Authenticate(r.Context(), name, password)
-	if err != nil {
+	var me *Error
+	switch {
+	case errors.As(err, &me) && me.Code == CodeAccessRefused:
 		w.Header().Set("WWW-Authenticate", `Basic realm="RabbitMQ Management"`)
 		writeError(w, http.StatusUnauthorized, "not_authorized", "Login failed")
+		return
+	case err != nil:
+		a.fail(w, err)
 		return
 	}
 	switch {
@@ -129,10 +142,12 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, h handler
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	snap, err := a.svc.Snapshot(r.Context())
-	if err != nil {
-		a.fail(w, err)
-		return
+	var snap *Snapshot
+	if withState {
+		if snap, err = a.svc.Snapshot(r.Context()); err != nil {
+			a.fail(w, err)
+			return
+		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.maxBody)
 	if err := h(&request{w: w, r: r, user: u, snap: snap}); err != nil {

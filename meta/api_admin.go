@@ -43,9 +43,9 @@ func (a *api) adminRoutes() {
 	a.handle("POST /api/definitions/{vhost}", admin, a.postDefinitions)
 
 	a.handle("GET /api/warren/snapshot", admin, a.getSnapshot)
-	a.handle("GET /api/warren/changes", admin, a.getChanges)
-	a.handle("POST /api/warren/authenticate", admin, a.authenticate)
-	a.handle("POST /api/warren/rpc/{method}", admin, a.rpc)
+	a.handleBare("GET /api/warren/changes", admin, a.getChanges)
+	a.handleBare("POST /api/warren/authenticate", admin, a.authenticate)
+	a.handleBare("POST /api/warren/rpc/{method}", admin, a.rpc)
 }
 
 func (a *api) overview(rq *request) error {
