@@ -313,16 +313,26 @@ func TestQosPerConsumerAndGlobal(t *testing.T) {
 	fill(t, setup, q1, 10)
 	fill(t, setup, q2, 10)
 
-	count := func(deliveries ...<-chan amqp.Delivery) int {
+	// count takes deliveries until want have come (or 10 s pass), then
+	// waits a little longer for any beyond the limit.
+	count := func(want int, deliveries ...<-chan amqp.Delivery) int {
 		n := 0
-		deadline := time.After(300 * time.Millisecond)
+		timeout := time.After(10 * time.Second)
+		var grace <-chan time.Time
 		for {
+			if n == want && grace == nil {
+				grace = time.After(200 * time.Millisecond)
+			}
 			select {
 			case <-deliveries[0]:
 				n++
 			case <-deliveries[1]:
 				n++
-			case <-deadline:
+			case <-deliveries[2]:
+				n++
+			case <-grace:
+				return n
+			case <-timeout:
 				return n
 			}
 		}
@@ -334,7 +344,7 @@ func TestQosPerConsumerAndGlobal(t *testing.T) {
 		require.NoError(t, err)
 		d2, err := ch.Consume(q2, "", false, false, false, false, nil)
 		require.NoError(t, err)
-		assert.Equal(t, 4, count(d1, d2), "2 unacked per consumer")
+		assert.Equal(t, 4, count(4, d1, d2, nil), "2 unacked per consumer")
 		require.NoError(t, ch.Close())
 	})
 	t.Run("global per channel", func(t *testing.T) {
@@ -344,7 +354,7 @@ func TestQosPerConsumerAndGlobal(t *testing.T) {
 		require.NoError(t, err)
 		d2, err := ch.Consume(q2, "", false, false, false, false, nil)
 		require.NoError(t, err)
-		assert.Equal(t, 3, count(d1, d2), "3 unacked on the channel")
+		assert.Equal(t, 3, count(3, d1, d2, nil), "3 unacked on the channel")
 		require.NoError(t, ch.Close())
 	})
 	t.Run("both", func(t *testing.T) {
@@ -357,16 +367,7 @@ func TestQosPerConsumerAndGlobal(t *testing.T) {
 		require.NoError(t, err)
 		d3, err := ch.Consume(q1, "", false, false, false, false, nil)
 		require.NoError(t, err)
-		n := count(d1, d2)
-		select {
-		case <-d3:
-			n++
-		case <-time.After(100 * time.Millisecond):
-		}
-		for len(d3) > 0 {
-			<-d3
-			n++
-		}
+		n := count(5, d1, d2, d3)
 		assert.Equal(t, 5, n, "2 per consumer, 5 on the channel")
 		require.NoError(t, ch.Close())
 	})
