@@ -2,9 +2,10 @@ package store
 
 // memo is a group's bounded cache of key-only filter verdicts, keyed by the
 // seeded routing-key hash salted with the binding's serial. It is four-way
-// set associative, each set kept in most-recently-used order (a true LRU
-// per set): a fixed size, no allocation after the first use, and
-// unique-per-message keys (RPC reply keys) simply churn through it.
+// set associative, each set kept roughly in most-recently-used order (a hit
+// moves up one place, an insert goes first, the last is evicted): a fixed
+// size, no allocation after the first use, and unique-per-message keys
+// (RPC reply keys) simply churn through it.
 type memo struct {
 	slots []memoSlot // memoWays per set
 }
@@ -31,8 +32,9 @@ func (m *memo) get(tag uint64) (match, ok bool) {
 	for i := range set {
 		if set[i].val != 0 && set[i].tag == tag {
 			s := set[i]
-			copy(set[1:i+1], set[:i])
-			set[0] = s
+			if i > 0 { // move up one place: a cheap approximation of LRU
+				set[i], set[i-1] = set[i-1], s
+			}
 			return s.val == 2, true
 		}
 	}

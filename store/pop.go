@@ -83,6 +83,9 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		in.gen++
 		picked = append(picked, pick{in, true})
 	}
+	if len(g.cursors) == 1 && g.skip.len() == 0 {
+		return n.scanOneLocked(g, picked, max)
+	}
 	for len(picked) < max {
 		e, err := n.nextLocked(g)
 		if err != nil || e == nil {
@@ -101,9 +104,49 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		if !take {
 			continue
 		}
-		in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1, persistent: e.flags&FlagPersistent != 0}
-		g.pending[e.pos] = in
-		picked = append(picked, pick{in, e.pos < g.redeliverBelow})
+		picked = append(picked, n.takeLocked(g, e))
+	}
+	return picked, nil
+}
+
+// takeLocked makes e pending in g.
+func (n *namespace) takeLocked(g *group, e *entry) pick {
+	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1, persistent: e.flags&FlagPersistent != 0}
+	g.pending[e.pos] = in
+	return pick{in, e.pos < g.redeliverBelow}
+}
+
+// scanOneLocked is the scan of a group reading one topic with nothing to
+// skip: it walks the cursor's buffered entries in place.
+func (n *namespace) scanOneLocked(g *group, picked []pick, limit int) ([]pick, error) {
+	c := g.cursors[0]
+	for len(picked) < limit {
+		if e, err := c.head(); err != nil || e == nil {
+			if e == nil && err == nil {
+				g.cursor = max(g.cursor, n.be.tail())
+			}
+			return picked, err
+		}
+		buf := c.buf[c.ord-c.bufAt:]
+		for i := range buf {
+			e := &buf[i]
+			take, err := n.takesLocked(g, g.bindings, e, nil)
+			if err != nil {
+				c.ord += int64(i)
+				g.cursor = e.pos
+				return picked, err
+			}
+			if take {
+				picked = append(picked, n.takeLocked(g, e))
+				if len(picked) == limit {
+					c.ord += int64(i + 1)
+					g.cursor = e.pos + 1
+					return picked, nil
+				}
+			}
+		}
+		c.ord += int64(len(buf))
+		g.cursor = buf[len(buf)-1].pos + 1
 	}
 	return picked, nil
 }
