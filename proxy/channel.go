@@ -63,7 +63,14 @@ func (c *conn) openChannel(num uint16, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := m.(*amqpwire.ChannelOpen); !ok {
+	switch m.(type) {
+	case *amqpwire.ChannelOpen:
+	case *amqpwire.ChannelCloseOk:
+		return nil // the answer to a close that crossed the client's own
+	case *amqpwire.ChannelClose:
+		c.sendMethod(num, &amqpwire.ChannelCloseOk{})
+		return nil
+	default:
 		return errorf(amqpwire.ChannelError, m, "expected 'channel.open'")
 	}
 	if len(c.chans) >= int(c.channelMax) {

@@ -329,3 +329,27 @@ func TestServerGeneratedConsumerTag(t *testing.T) {
 	require.True(t, ok)
 	require.Regexp(t, `^amq\.ctag-[A-Za-z0-9_-]{22}$`, ok2.ConsumerTag)
 }
+
+// TestCrossingChannelClose: the client closes a channel the server is
+// closing too; the late close-ok on the forgotten channel is ignored
+// (amqp091-go's issue 43).
+func TestCrossingChannelClose(t *testing.T) {
+	ts := startServer(t)
+	rc := dialRaw(t, ts)
+	_, ok := rc.open("guest", false).(*amqpwire.ConnectionOpenOk)
+	require.True(t, ok)
+	rc.method(1, &amqpwire.ChannelOpen{})
+	_ = rc.next()
+	rc.method(1, &amqpwire.BasicPublish{Exchange: "nosuchx"})
+	rc.write(amqpwire.AppendHeaderFrame(nil, 1, 60, 0, []byte{0, 0}))
+	rc.method(1, &amqpwire.ChannelClose{ReplyCode: 200})
+	cl, ok := rc.next().(*amqpwire.ChannelClose)
+	require.True(t, ok)
+	require.Equal(t, uint16(404), cl.ReplyCode)
+	_, ok = rc.next().(*amqpwire.ChannelCloseOk)
+	require.True(t, ok)
+	rc.method(1, &amqpwire.ChannelCloseOk{})
+	rc.method(2, &amqpwire.ChannelOpen{})
+	_, ok = rc.next().(*amqpwire.ChannelOpenOk)
+	require.True(t, ok, "the connection survives")
+}
