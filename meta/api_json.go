@@ -261,7 +261,7 @@ func connectionJSON(c *ConnectionInfo) map[string]any {
 	if props == nil {
 		props = map[string]any{}
 	}
-	return map[string]any{
+	out := map[string]any{
 		"name": c.Name, "user": c.User, "vhost": c.Vhost, "node": nodeName(), "type": "network",
 		"peer_host": c.PeerHost, "peer_port": c.PeerPort, "host": c.Host, "port": c.Port,
 		"channels": c.Channels, "frame_max": c.FrameMax, "channel_max": c.ChannelMax, "timeout": c.Heartbeat,
@@ -269,6 +269,10 @@ func connectionJSON(c *ConnectionInfo) map[string]any {
 		"protocol": c.Protocol, "auth_mechanism": c.AuthMechanism, "state": c.State, "ssl": false,
 		"user_who_performed_action": c.User,
 	}
+	if n, ok := props["connection_name"].(string); ok {
+		out["user_provided_name"] = n // RabbitMQ lists the client's connection_name so
+	}
+	return out
 }
 
 func channelJSON(c *ChannelInfo, conn *ConnectionInfo) map[string]any {

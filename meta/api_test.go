@@ -17,7 +17,8 @@ import (
 type fakeSessions struct{ stats map[string]QueueStats }
 
 func (f fakeSessions) Connections() []ConnectionInfo {
-	return []ConnectionInfo{{Name: "127.0.0.1:5000 -> 127.0.0.1:5672", User: "guest", Vhost: "/", PeerHost: "127.0.0.1", PeerPort: 5000, Protocol: "AMQP 0-9-1"}}
+	return []ConnectionInfo{{Name: "127.0.0.1:5000 -> 127.0.0.1:5672", User: "guest", Vhost: "/", PeerHost: "127.0.0.1", PeerPort: 5000,
+		Protocol: "AMQP 0-9-1", ClientProperties: map[string]any{"connection_name": "orders-service"}}}
 }
 func (f fakeSessions) Channels() []ChannelInfo {
 	return []ChannelInfo{{Connection: "127.0.0.1:5000 -> 127.0.0.1:5672", Number: 1, User: "guest", Vhost: "/", PrefetchCount: 10}}
@@ -112,6 +113,7 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"vhost counts", "GET", "/api/vhosts/%2F", "guest", "", 200, `"messages_ready":3,`},
 		{"default binding listed", "GET", "/api/queues/%2F/q/bindings", "guest", "", 200, `"properties_key":"q"`},
 		{"connections", "GET", "/api/connections", "guest", "", 200, `"peer_port":5000`},
+		{"user provided name", "GET", "/api/connections", "guest", "", 200, `"user_provided_name":"orders-service"`},
 		{"channels", "GET", "/api/channels", "guest", "", 200, `"prefetch_count":10`},
 		{"channels of a connection", "GET", "/api/connections/127.0.0.1:5000%20-%3E%20127.0.0.1:5672/channels", "guest", "", 200, `"number":1`},
 		{"connections of a vhost", "GET", "/api/vhosts/%2F/connections", "guest", "", 200, `"peer_port":5000`},
