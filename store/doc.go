@@ -118,7 +118,9 @@
 // WhenDurable (group commit) and otherwise every FlushInterval, fdatasyncs
 // the data segments and then the state log; callbacks fire on the flusher
 // for every position the sync covered. Under Async they fire once the bytes
-// reached the OS. Because data is synced before state, a record appended
+// reached the OS. The policy is per store, overridable per namespace
+// (Options.NamespaceFlush); within a namespace the caller chooses per
+// message whether to wait at all (non-persistent messages need not). Because data is synced before state, a record appended
 // after some acks is durable only once those acks are. A failed write or
 // fsync stops the log for good (ErrStopped, with ErrDiskFull for ENOSPC):
 // pending callbacks get the error and nothing is retried and confirmed.

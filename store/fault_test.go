@@ -139,3 +139,35 @@ func TestWriteErrorIsDiskFull(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrStopped)
 	require.ErrorIs(t, err, store.ErrDiskFull)
 }
+
+// TestNamespaceFlushPolicy: under Async a confirmation needs the bytes
+// written, not synced; under Sync it needs the fsync.
+func TestNamespaceFlushPolicy(t *testing.T) {
+	fs := newFaultFS()
+	opts := faultOptions(fs)
+	opts.FlushInterval = time.Hour
+	opts.NamespaceFlush = map[string]store.FlushPolicy{"fast": store.Async}
+	s, err := store.Open(opts)
+	require.NoError(t, err)
+	defer s.Close()
+	fast, err := s.Namespace("fast")
+	require.NoError(t, err)
+	safe, err := s.Namespace("safe")
+	require.NoError(t, err)
+	fs.failSync.Store(true)
+	defer fs.failSync.Store(false)
+	for _, c := range []struct {
+		ns   store.Namespace
+		want error
+	}{{fast, nil}, {safe, store.ErrStopped}} {
+		p, err := c.ns.Append(storetest.Msg(1, 1, "k", "a"))
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		c.ns.WhenDurable(p, func(err error) { done <- err })
+		if c.want == nil {
+			require.NoError(t, <-done)
+		} else {
+			require.ErrorIs(t, <-done, c.want)
+		}
+	}
+}

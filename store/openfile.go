@@ -18,6 +18,9 @@ func nsDirName(name string) string { return "ns-" + hex.EncodeToString([]byte(na
 // brought up to the log, then the durable groups.
 func openFileNamespace(opts Options, root, name string) (*namespace, error) {
 	dir := filepath.Join(root, nsDirName(name))
+	if p, ok := opts.NamespaceFlush[name]; ok {
+		opts.Flush = p
+	}
 	l := &fileLog{
 		opts: opts, log: opts.Logger.With("namespace", name), dir: dir,
 		logDir: filepath.Join(dir, "log"), idxDir: filepath.Join(dir, "index"),

@@ -26,6 +26,8 @@ type Options struct {
 	// grow as written; they are never preallocated.
 	SegmentSize int64
 	Flush       FlushPolicy
+	// NamespaceFlush overrides Flush for the namespaces it names.
+	NamespaceFlush map[string]FlushPolicy
 	// FlushInterval is the period of the background flush (default 100ms).
 	FlushInterval time.Duration
 	// MaxMessageSize bounds one encoded record (default 128 MiB, and at
