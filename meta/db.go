@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -91,6 +93,9 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.OpenTimeout <= 0 {
 		opts.OpenTimeout = 5 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("meta: open %s: %w", opts.Path, err)
 	}
 	b, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {

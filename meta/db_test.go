@@ -228,6 +228,12 @@ func TestFailedCommitLeavesNothing(t *testing.T) {
 	assert.Equal(t, before.Revision+1, res.Revision)
 }
 
+func TestOpenCreatesItsDirectory(t *testing.T) {
+	db, err := Open(Options{Path: filepath.Join(t.TempDir(), "data", "meta.db"), NoSync: true})
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+}
+
 func TestOpenRefusesUnknownFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.db")
 	db, err := Open(Options{Path: path, NoSync: true})
