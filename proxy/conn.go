@@ -52,6 +52,7 @@ type conn struct {
 	authMechanism string
 	connectedAt   time.Time
 	opened        atomic.Bool
+	ownsQueues    atomic.Bool // declared an exclusive queue
 
 	// chans is the reader's own view of the channels; mu.chans mirrors it
 	// for the writer and the admin API.
@@ -326,7 +327,7 @@ func (c *conn) teardown() {
 		for _, ch := range chans {
 			ch.release()
 		}
-		if c.opened.Load() {
+		if c.ownsQueues.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if _, err := c.srv.md.DeleteOwnedQueues(ctx, c.name); err != nil {
 				c.log.Warn("proxy: delete exclusive queues", "err", err)

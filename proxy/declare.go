@@ -61,6 +61,9 @@ func (ch *channel) queueDeclare(m *amqpwire.QueueDeclare) error {
 	if m.Passive && m.Queue == "" {
 		want.Name = ch.lastQueue
 	}
+	if m.Exclusive && !m.Passive {
+		c.ownsQueues.Store(true) // before meta: a timeout must not leak the queue
+	}
 	var q meta.Queue
 	err := ch.metaCall(m, func(ctx context.Context) (uint64, error) {
 		var res meta.DeclareResult

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+
 	"github.com/warren-mq/warren/amqpwire"
 	"github.com/warren-mq/warren/store"
 )
@@ -133,6 +135,16 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		msg.Flags |= store.FlagPersistent
 	}
 	pos, err := c.ns.Append(&msg)
+	if errors.Is(err, store.ErrNoTopic) {
+		// The exchange or queue went away after routing: nothing took it.
+		if ch.pub.Mandatory {
+			ch.returnMessage(body)
+		}
+		if seq != 0 {
+			ch.settleConfirm(seq, true)
+		}
+		return 0, false, nil
+	}
 	if err != nil {
 		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
 		if seq != 0 {
