@@ -59,10 +59,12 @@ type namespace struct {
 		serial  uint64   // binding serials, salting memo tags
 		timer   *time.Timer
 		timerAt time.Time
-		scratch []byte
-		loaded  Message // the record loadLocked read last, in scratch
-		appends uint64
-		onDrop  func() // store-level bookkeeping, set by the store
+		// deadlines holds owners' lease deadlines, earliest first.
+		deadlines deadlineHeap
+		scratch   []byte
+		loaded    Message // the record loadLocked read last, in scratch
+		appends   uint64
+		onDrop    func() // store-level bookkeeping, set by the store
 	}
 }
 

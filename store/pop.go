@@ -5,18 +5,6 @@ import (
 	"time"
 )
 
-// owner is a lease holder: everything it holds in one namespace shares one
-// deadline, renewed in bulk by Extend.
-type owner struct {
-	deadline time.Time
-	held     map[heldKey]struct{}
-}
-
-type heldKey struct {
-	group GroupID
-	pos   Position
-}
-
 // markSlack is how far ahead of the cursor the persisted delivered-up-to
 // mark is written, so that it is rewritten rarely.
 const markSlack = 4 << 20
@@ -58,7 +46,7 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 		g.stats.Unacked++
 		g.stats.UnackedBytes += uint64(in.bodyLen)
 	}
-	n.leaseLocked(o, now.Add(lease))
+	n.leaseLocked(who, o, now.Add(lease))
 	if g.durable && g.cursor > g.markSave {
 		g.markSave = g.cursor + markSlack
 		if serr := n.be.saveMark(g); serr != nil {
@@ -183,77 +171,6 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error
 	return out, nil
 }
 
-func (n *namespace) ownerLocked(who OwnerID) *owner {
-	o := n.mu.owners[who]
-	if o == nil {
-		o = &owner{held: map[heldKey]struct{}{}}
-		n.mu.owners[who] = o
-	}
-	return o
-}
-
-func (n *namespace) unholdLocked(who OwnerID, g GroupID, p Position) {
-	if o := n.mu.owners[who]; o != nil {
-		delete(o.held, heldKey{g, p})
-	}
-}
-
-// leaseLocked pushes o's deadline to at least until and arms the timer.
-func (n *namespace) leaseLocked(o *owner, until time.Time) {
-	if until.After(o.deadline) {
-		o.deadline = until
-	}
-	n.armLocked(o.deadline)
-}
-
-func (n *namespace) armLocked(at time.Time) {
-	if n.mu.closed {
-		return
-	}
-	if n.mu.timer != nil && !n.mu.timerAt.IsZero() && !at.Before(n.mu.timerAt) {
-		return
-	}
-	n.mu.timerAt = at
-	d := max(at.Sub(n.now()), 0)
-	if n.mu.timer == nil {
-		n.mu.timer = time.AfterFunc(d, n.onTimer)
-		return
-	}
-	n.mu.timer.Reset(d)
-}
-
-func (n *namespace) onTimer() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.expireLocked(n.now())
-	n.rearmLocked()
-}
-
-// expireLocked requeues what owners whose lease ran out hold.
-func (n *namespace) expireLocked(now time.Time) {
-	for who, o := range n.mu.owners {
-		if now.Before(o.deadline) {
-			continue
-		}
-		n.releaseLocked(who, o)
-		delete(n.mu.owners, who)
-	}
-}
-
-// releaseLocked requeues everything o holds.
-func (n *namespace) releaseLocked(who OwnerID, o *owner) {
-	for k := range o.held {
-		g := n.mu.groups[k.group]
-		if g == nil {
-			continue
-		}
-		if in := g.pending[k.pos]; in != nil && !in.requeued && in.owner == who {
-			n.requeueLocked(g, in)
-		}
-	}
-	clear(o.held)
-}
-
 func (n *namespace) requeueLocked(g *group, in *inflight) {
 	in.requeued = true
 	g.requeue.push(in.pos)
@@ -346,49 +263,6 @@ func (n *namespace) Nack(id GroupID, requeue bool, receipts ...Receipt) error {
 		}
 		n.unholdLocked(in.owner, g.id, in.pos)
 		n.requeueLocked(g, in)
-	}
-	return nil
-}
-
-// Extend implements Namespace.
-func (n *namespace) Extend(who OwnerID, lease time.Duration) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.checkLocked(); err != nil {
-		return err
-	}
-	if o := n.mu.owners[who]; o != nil {
-		o.deadline = n.now().Add(lease)
-		n.rearmLocked()
-	}
-	return nil
-}
-
-// rearmLocked sets the timer to the earliest deadline of an owner holding
-// something (a deadline may have moved later).
-func (n *namespace) rearmLocked() {
-	var next time.Time
-	for _, o := range n.mu.owners {
-		if len(o.held) > 0 && (next.IsZero() || o.deadline.Before(next)) {
-			next = o.deadline
-		}
-	}
-	n.mu.timerAt = time.Time{}
-	if !next.IsZero() {
-		n.armLocked(next)
-	}
-}
-
-// Release implements Namespace.
-func (n *namespace) Release(who OwnerID) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if err := n.checkLocked(); err != nil {
-		return err
-	}
-	if o := n.mu.owners[who]; o != nil {
-		n.releaseLocked(who, o)
-		delete(n.mu.owners, who)
 	}
 	return nil
 }
