@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -239,4 +240,52 @@ func TestChannelMaxEnforced(t *testing.T) {
 	r.openChannel(2)
 	r.send(3, method(20, 10, shortStr("")))
 	r.expectConnectionClose(530, "NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)")
+}
+
+func TestUnknownVhostIsRefused(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	u, err := url.Parse(b.URL)
+	require.NoError(t, err)
+	u.Path = "/e2e-no-such-vhost"
+	_, err = amqp.Dial(u.String())
+	requireAMQPError(t, err, amqp.NotAllowed, "NOT_ALLOWED - vhost e2e-no-such-vhost not found")
+}
+
+// TestAMQPLAINLogin logs in with the AMQPLAIN mechanism, whose response is
+// a field table without its length.
+func TestAMQPLAINLogin(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.write([]byte("AMQP\x00\x00\x09\x01"))
+	r.expectMethod(0, 10, 10)
+	response := append(append(shortStr("LOGIN"), 'S'), longStr("guest")...)
+	response = append(append(append(response, shortStr("PASSWORD")...), 'S'), longStr("guest")...)
+	r.send(0, method(10, 11, u32(0), shortStr("AMQPLAIN"), longStr(string(response)), shortStr("en_US")))
+	r.expectMethod(0, 10, 30)
+	r.send(0, method(10, 31, u16(0), u32(131072), u16(0)))
+	r.send(0, method(10, 40, shortStr("/"), shortStr(""), []byte{0}))
+	r.expectMethod(0, 10, 41)
+	r.close()
+}
+
+// TestLoginFailuresDropTheConnection: an unknown mechanism, and a bad
+// password from a client that did not announce authentication_failure_close,
+// end with the socket closed.
+func TestLoginFailuresDropTheConnection(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	for name, startOk := range map[string][]byte{
+		"unknown mechanism": method(10, 11, u32(0), shortStr("CRAM-MD5"), longStr("x"), shortStr("en_US")),
+		"bad password":      method(10, 11, u32(0), shortStr("PLAIN"), longStr("\x00guest\x00bad"), shortStr("en_US")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := dialRaw(t, b)
+			r.write([]byte("AMQP\x00\x00\x09\x01"))
+			r.expectMethod(0, 10, 10)
+			r.send(0, startOk)
+			r.expectEOF()
+		})
+	}
 }

@@ -468,3 +468,28 @@ func TestUnackedReturnOnConnectionClose(t *testing.T) {
 	got := drain(t, setup, q)
 	assert.Equal(t, []string{"0", "1", "2"}, got)
 }
+
+func TestConsumeAndGetOfMissingQueue(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	missing := uniqueName(t, "missing")
+	_, err := freshChannel(t, conn).Consume(missing, "", false, false, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+missing+"' in vhost '/'")
+	_, _, err = freshChannel(t, conn).Get(missing, false)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+missing+"' in vhost '/'")
+}
+
+// TestQosPrefetchSizeNotImplemented sends basic.qos with a byte limit,
+// which amqp091-go refuses to send itself.
+func TestQosPrefetchSizeNotImplemented(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 0)
+	r.openChannel(1)
+	r.send(1, method(60, 10, u32(0), u16(10), []byte{1})) // global prefetch_count is fine
+	r.expectMethod(1, 60, 11)
+	r.send(1, method(60, 10, u32(1), u16(1), []byte{0}))
+	r.expectConnectionClose(540, "NOT_IMPLEMENTED - prefetch_size!=0 (1)")
+}

@@ -428,3 +428,45 @@ func TestExchangeDeleteRemovesBindings(t *testing.T) {
 	publishConfirmed(t, ch, x, body("after-redeclare"))
 	assert.Empty(t, drain(t, ch, q), "a binding outlived its exchange")
 }
+
+// TestMissingAlternateExchange: an alternate-exchange that does not exist
+// is accepted at declare time and counts as no route at publish time.
+func TestMissingAlternateExchange(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeDirect, amqp.Table{"alternate-exchange": uniqueName(t, "missing-ae")})
+	returns := ch.NotifyReturn(make(chan amqp.Return, 1))
+	require.NoError(t, ch.Confirm(false))
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), x, "k", true, false, body("m"))
+	require.NoError(t, err)
+	ok, err := dc.WaitContext(ctx(t))
+	require.NoError(t, err)
+	assert.True(t, ok)
+	select {
+	case r := <-returns:
+		assert.Equal(t, uint16(amqp.NoRoute), r.ReplyCode)
+		assert.Equal(t, "NO_ROUTE", r.ReplyText)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no basic.return")
+	}
+}
+
+// TestAutoDeleteExchangeAsSource: an auto-delete exchange whose only
+// binding is to another exchange goes when that binding goes.
+func TestAutoDeleteExchangeAsSource(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	dest := declareExchange(t, b, ch, "dest", amqp.ExchangeFanout, nil)
+	src := uniqueName(t, "src")
+	require.NoError(t, ch.ExchangeDeclare(src, amqp.ExchangeFanout, false, true, false, false, nil))
+	deleteExchangeAtCleanup(b, src)
+	require.NoError(t, ch.ExchangeBind(dest, "", src, false, nil))
+	require.NoError(t, ch.ExchangeUnbind(dest, "", src, false, nil))
+	err := ch.ExchangeDeclarePassive(src, amqp.ExchangeFanout, false, true, false, false, nil)
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no exchange '"+src+"' in vhost '/'")
+	ch = freshChannel(t, conn)
+	require.NoError(t, ch.ExchangeDeclarePassive(dest, amqp.ExchangeFanout, false, false, false, false, nil))
+}

@@ -89,9 +89,12 @@ func TestExclusiveQueue(t *testing.T) {
 		_, err := freshChannel(t, other).QueueDelete(q, false, false, false)
 		requireAMQPError(t, err, amqp.ResourceLocked, locked)
 	})
+	t.Run("others may publish to it", func(t *testing.T) {
+		publishConfirmedKeys(t, freshChannel(t, other), "", []string{q}, body("from-other"))
+	})
 	t.Run("owner uses it from another channel", func(t *testing.T) {
 		messages, _ := queueState(t, freshChannel(t, owner), q)
-		assert.Equal(t, 1, messages)
+		assert.Equal(t, 2, messages)
 	})
 	t.Run("deleted with its connection", func(t *testing.T) {
 		require.NoError(t, owner.Close())
