@@ -36,6 +36,32 @@ func BenchmarkDeclareDeleteExclusiveQueue(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queues/s")
 }
 
+// BenchmarkReplyQueueChurnLargeTopology: reply-queue churn beside 10,000
+// bindings (indexed, so deleting a queue does not scan them).
+func BenchmarkReplyQueueChurnLargeTopology(b *testing.B) {
+	db := benchDB(b, true)
+	ctx := context.Background()
+	for i := range 10000 {
+		name := "q" + strconv.Itoa(i)
+		if _, _, err := db.DeclareQueue(ctx, Queue{Vhost: "/", Name: name}, false); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Bind(ctx, Binding{Vhost: "/", Source: "amq.topic", Destination: name, DestinationType: DestQueue, RoutingKey: name}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		q, _, err := db.DeclareQueue(ctx, Queue{Vhost: "/", Exclusive: true, AutoDelete: true, Owner: "c"}, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.DeleteQueue(ctx, "/", q.Name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkDeclareDurableQueue pays one fsynced bbolt commit per declare.
 func BenchmarkDeclareDurableQueue(b *testing.B) {
 	db := benchDB(b, false)

@@ -203,7 +203,7 @@ func loadObjects(tx *bolt.Tx, st *state) error {
 		loadBucket(tx, bucketPermissions, func(p *Permission) { st.permissions[nameKey{p.Vhost, p.User}] = p }),
 		loadBucket(tx, bucketExchanges, func(x *Exchange) { st.exchanges[nameKey{x.Vhost, x.Name}] = x }),
 		loadBucket(tx, bucketQueues, func(q *Queue) { st.queues[nameKey{q.Vhost, q.Name}] = q }),
-		loadBucket(tx, bucketBindings, func(b *Binding) { st.bindings[keyOf(b)] = b }),
+		loadBucket(tx, bucketBindings, func(b *Binding) { st.bindings[keyOf(b)] = b; st.index(b) }),
 		loadBucket(tx, bucketPolicies, func(p *Policy) { st.policies[nameKey{p.Vhost, p.Name}] = p }),
 	)
 }

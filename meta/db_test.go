@@ -19,7 +19,10 @@ func openTestDB(t *testing.T, path string) *DB {
 	}
 	db, err := Open(Options{Path: path, NoSync: true})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
+	t.Cleanup(func() {
+		checkConsistent(t, db)
+		_ = db.Close()
+	})
 	return db
 }
 

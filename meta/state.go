@@ -25,6 +25,41 @@ type state struct {
 	queues      map[nameKey]*Queue
 	bindings    map[bindingKey]*Binding
 	policies    map[nameKey]*Policy
+	// Binding indexes, kept with bindings by index/unindex.
+	bySource map[nameKey]map[bindingKey]*Binding // {vhost, source}
+	byDest   map[destKey]map[bindingKey]*Binding
+}
+
+type destKey struct{ vhost, destType, dest string }
+
+func (s *state) index(b *Binding) {
+	k := keyOf(b)
+	addTo(s.bySource, nameKey{b.Vhost, b.Source}, k, b)
+	addTo(s.byDest, destKey{b.Vhost, b.DestinationType, b.Destination}, k, b)
+}
+
+func (s *state) unindex(b *Binding) {
+	k := keyOf(b)
+	removeFrom(s.bySource, nameKey{b.Vhost, b.Source}, k)
+	removeFrom(s.byDest, destKey{b.Vhost, b.DestinationType, b.Destination}, k)
+}
+
+func addTo[K comparable](idx map[K]map[bindingKey]*Binding, k K, bk bindingKey, b *Binding) {
+	m, ok := idx[k]
+	if !ok {
+		m = map[bindingKey]*Binding{}
+		idx[k] = m
+	}
+	m[bk] = b
+}
+
+func removeFrom[K comparable](idx map[K]map[bindingKey]*Binding, k K, bk bindingKey) {
+	if m, ok := idx[k]; ok {
+		delete(m, bk)
+		if len(m) == 0 {
+			delete(idx, k)
+		}
+	}
 }
 
 func newState() *state {
@@ -36,6 +71,8 @@ func newState() *state {
 		queues:      map[nameKey]*Queue{},
 		bindings:    map[bindingKey]*Binding{},
 		policies:    map[nameKey]*Policy{},
+		bySource:    map[nameKey]map[bindingKey]*Binding{},
+		byDest:      map[destKey]map[bindingKey]*Binding{},
 	}
 }
 
@@ -109,26 +146,26 @@ func bindingLess(a, b *Binding) bool {
 // bindingsOf lists the bindings touching exchange or queue name in vhost:
 // as source (asSource) and/or as destination of destType.
 func (s *state) bindingsOf(vhost, name, destType string, asSource bool) []*Binding {
+	seen := map[bindingKey]bool{}
 	var out []*Binding
-	for _, b := range s.bindings {
-		if b.Vhost != vhost {
-			continue
-		}
-		if asSource && b.Source == name || b.DestinationType == destType && b.Destination == name {
-			out = append(out, b)
+	add := func(m map[bindingKey]*Binding) {
+		for k, b := range m {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, b)
+			}
 		}
 	}
+	if asSource {
+		add(s.bySource[nameKey{vhost, name}])
+	}
+	add(s.byDest[destKey{vhost, destType, name}])
 	sort.Slice(out, func(i, j int) bool { return bindingLess(out[i], out[j]) })
 	return out
 }
 
 func (s *state) hasSourceBindings(vhost, exchange string) bool {
-	for _, b := range s.bindings {
-		if b.Vhost == vhost && b.Source == exchange {
-			return true
-		}
-	}
-	return false
+	return len(s.bySource[nameKey{vhost, exchange}]) > 0
 }
 
 func cloneStrings(s []string) []string {

@@ -308,14 +308,37 @@ func bindingDBKey(k bindingKey) []byte {
 
 func (tx *txn) putBinding(b *Binding) error {
 	k := keyOf(b)
-	return set(tx, tx.st.bindings, k, b, Change{Kind: KindBinding, Binding: b},
-		bucketBindings, bindingDBKey(k), tx.bindingDurable(b))
+	if err := set(tx, tx.st.bindings, k, b, Change{Kind: KindBinding, Binding: b},
+		bucketBindings, bindingDBKey(k), tx.bindingDurable(b)); err != nil {
+		return err
+	}
+	tx.indexBinding(b, true)
+	return nil
+}
+
+// indexBinding adds b to (or removes it from) the binding indexes, with its
+// undo and redo steps.
+func (tx *txn) indexBinding(b *Binding, add bool) {
+	apply := func(add bool) {
+		if add {
+			tx.st.index(b)
+		} else {
+			tx.st.unindex(b)
+		}
+	}
+	apply(add)
+	tx.undo = append(tx.undo, func() { apply(!add) })
+	tx.redos = append(tx.redos, func() { apply(add) })
 }
 
 // delBinding must run before either end of b is removed (durability is
 // judged from the ends).
 func (tx *txn) delBinding(b *Binding) error {
 	k := keyOf(b)
-	return set(tx, tx.st.bindings, k, nil, Change{Kind: KindBinding, Deleted: true, Binding: b},
-		bucketBindings, bindingDBKey(k), tx.bindingDurable(b))
+	if err := set(tx, tx.st.bindings, k, nil, Change{Kind: KindBinding, Deleted: true, Binding: b},
+		bucketBindings, bindingDBKey(k), tx.bindingDurable(b)); err != nil {
+		return err
+	}
+	tx.indexBinding(b, false)
+	return nil
 }
