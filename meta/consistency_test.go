@@ -34,6 +34,15 @@ func checkConsistent(t *testing.T, db *DB) {
 		assert.Same(t, b, st.byDest[destKey{b.Vhost, b.DestinationType, b.Destination}][k], "destination index")
 		_, ok := st.exchanges[nameKey{b.Vhost, b.Source}]
 		assert.True(t, ok, "binding source %q exists", b.Source)
+		if b.DestinationType == DestQueue {
+			_, ok = st.queues[nameKey{b.Vhost, b.Destination}]
+		} else {
+			_, ok = st.exchanges[nameKey{b.Vhost, b.Destination}]
+		}
+		assert.True(t, ok, "binding destination %s %q exists", b.DestinationType, b.Destination)
+	}
+	for _, q := range st.queues {
+		assert.Equal(t, q.Exclusive, q.Owner != "", "queue %q: an owner exactly when exclusive", q.Name)
 	}
 
 	disk := newState()
