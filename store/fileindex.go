@@ -29,7 +29,7 @@ type fileIndex struct {
 // mapWindow is the size of the part of an index file mapped at a time:
 // scans read entries in place, and the pages behind the cursor leave RSS
 // when the window moves.
-const mapWindow = 4 << 20
+const mapWindow = 2 << 20
 
 // fder is what a File offers when it can be mapped (the OS file system).
 type fder interface{ Fd() uintptr }
@@ -59,13 +59,53 @@ func newFileIndex(fsys FS, dir string, t TopicID, fds *fdCache) *fileIndex {
 	return &fileIndex{fsys: fsys, path: filepath.Join(dir, indexName(t)), topic: t, fds: fds}
 }
 
-// fdCache caps the index files a namespace keeps open, closing the least
-// recently used. It is guarded by the namespace mutex.
+// fdCache caps the index files a namespace keeps open and the windows it
+// keeps mapped, releasing the least recently used. It is guarded by the
+// namespace mutex.
 type fdCache struct {
 	limit int
 	lru   list.List // of *fileIndex, most recent first
 	elems map[*fileIndex]*list.Element
+	maps  lruSet // indexes with a mapped window
 }
+
+// lruSet is a set of index files in least-recently-used order.
+type lruSet struct {
+	order list.List
+	elems map[*fileIndex]*list.Element
+}
+
+// touch makes x the most recent and returns the least recent ones beyond
+// limit, removed from the set.
+func (s *lruSet) touch(x *fileIndex, limit int) []*fileIndex {
+	if s.elems == nil {
+		s.elems = map[*fileIndex]*list.Element{}
+	}
+	if e := s.elems[x]; e != nil {
+		s.order.MoveToFront(e)
+		return nil
+	}
+	s.elems[x] = s.order.PushFront(x)
+	var out []*fileIndex
+	for s.order.Len() > limit {
+		old := s.order.Remove(s.order.Back()).(*fileIndex)
+		delete(s.elems, old)
+		out = append(out, old)
+	}
+	return out
+}
+
+func (s *lruSet) remove(x *fileIndex) {
+	if e := s.elems[x]; e != nil {
+		s.order.Remove(e)
+		delete(s.elems, x)
+	}
+}
+
+// maxMappedIndexes bounds the mapped index windows of a namespace, so
+// mapped pages (which count in RSS) stay bounded however many topics are
+// read.
+const maxMappedIndexes = 8
 
 func newFDCache(limit int) *fdCache {
 	return &fdCache{limit: limit, elems: map[*fileIndex]*list.Element{}}
@@ -156,11 +196,18 @@ func (x *fileIndex) mapped(off, n int64) ([]byte, error) {
 		}
 		start := off &^ (pageSize - 1)
 		length := min(int64(mapWindow), x.n*entrySize-start)
-		w, err := unix.Mmap(int(fd.Fd()), start, int(length), unix.PROT_READ, unix.MAP_SHARED)
+		w, err := unix.Mmap(int(fd.Fd()), start, int(length), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
 		if err != nil {
 			return nil, fmt.Errorf("store: map index %s: %w", x.path, err)
 		}
 		x.win, x.winOff = w, start
+		if x.fds != nil {
+			for _, old := range x.fds.maps.touch(x, maxMappedIndexes) {
+				if err := old.unmap(); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	b := x.win[off-x.winOff:]
 	n = min(n, int64(len(b))/entrySize*entrySize)
@@ -172,6 +219,9 @@ const pageSize = 4096
 func (x *fileIndex) unmap() error {
 	if x.win == nil {
 		return nil
+	}
+	if x.fds != nil {
+		x.fds.maps.remove(x)
 	}
 	err := unix.Munmap(x.win)
 	x.win, x.winOff = nil, 0

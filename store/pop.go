@@ -116,8 +116,22 @@ func (n *namespace) scanOneLocked(g *group, picked []pick, limit int) ([]pick, e
 			return picked, err
 		}
 		buf := c.buf[c.ord-c.bufAt:]
+		var one *binding // the common case: one key-only binding
+		if len(g.bindings) == 1 && g.bindings[0].Filter != nil && !g.bindings[0].needProps {
+			one = g.bindings[0]
+		}
+		boot := n.mu.boot
 		for i := range buf {
 			e := &buf[i]
+			if one != nil {
+				if e.revision < one.From || (one.Until != 0 && e.revision >= one.Until) ||
+					(e.flags&FlagPersistent == 0 && e.pos < boot) {
+					continue
+				}
+				if v, ok := g.memo.get(e.keyHash ^ one.salt); ok && !v {
+					continue
+				}
+			}
 			take, err := n.takesLocked(g, g.bindings, e, nil)
 			if err != nil {
 				c.ord += int64(i)
