@@ -335,6 +335,14 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r2
 		}
 	}
+	// RabbitMQ answers "/api/connections/" as "/api/connections"
+	// (amqp091-go's own test helpers rely on it).
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = strings.TrimSuffix(p, "/")
+		r2.URL.RawPath = strings.TrimSuffix(r.URL.RawPath, "/")
+		r = r2
+	}
 	a.mux.ServeHTTP(w, r)
 }
 

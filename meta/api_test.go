@@ -114,6 +114,8 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"default binding listed", "GET", "/api/queues/%2F/q/bindings", "guest", "", 200, `"properties_key":"q"`},
 		{"connections", "GET", "/api/connections", "guest", "", 200, `"peer_port":5000`},
 		{"user provided name", "GET", "/api/connections", "guest", "", 200, `"user_provided_name":"orders-service"`},
+		{"trailing slash", "GET", "/api/connections/", "guest", "", 200, `"peer_port":5000`},
+		{"trailing slash after a vhost", "GET", "/api/queues/%2F/", "guest", "", 200, `"name":"q"`},
 		{"channels", "GET", "/api/channels", "guest", "", 200, `"prefetch_count":10`},
 		{"channels of a connection", "GET", "/api/connections/127.0.0.1:5000%20-%3E%20127.0.0.1:5672/channels", "guest", "", 200, `"number":1`},
 		{"connections of a vhost", "GET", "/api/vhosts/%2F/connections", "guest", "", 200, `"peer_port":5000`},
