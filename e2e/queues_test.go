@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,6 +34,18 @@ func TestDurableAndTransientAcrossRestart(t *testing.T) {
 	transient := amqp.Publishing{DeliveryMode: amqp.Transient, Body: []byte("transient")}
 	publishConfirmedKeys(t, ch, "", []string{durableQ, durableQ, transientQ}, persistent, transient, persistent)
 
+	// A durable queue deleted and declared again keeps only what came after.
+	reborn := uniqueName(t, "reborn")
+	deleteQueueAtCleanup(b, reborn)
+	_, err = ch.QueueDeclare(reborn, true, false, false, false, nil)
+	require.NoError(t, err)
+	publishConfirmedKeys(t, ch, "", []string{reborn, reborn}, persistent, persistent)
+	_, err = ch.QueueDelete(reborn, false, false, false)
+	require.NoError(t, err)
+	_, err = ch.QueueDeclare(reborn, true, false, false, false, nil)
+	require.NoError(t, err)
+	publishConfirmedKeys(t, ch, "", []string{reborn}, amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte("second life")})
+
 	b.restart()
 
 	conn := b.dial()
@@ -43,6 +56,8 @@ func TestDurableAndTransientAcrossRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, "persistent", string(d.Body))
+
+	assert.Equal(t, []string{"second life"}, drain(t, ch, reborn))
 
 	require.NoError(t, ch.ExchangeDeclarePassive(durableX, amqp.ExchangeDirect, true, false, false, false, nil))
 	publishConfirmedKeys(t, ch, durableX, []string{"k"}, body("bound"))
@@ -301,7 +316,9 @@ func TestQueueBindAndUnbind(t *testing.T) {
 	ch := b.channel()
 	x := declareExchange(t, b, ch, "x", amqp.ExchangeTopic, nil)
 	q := declareQueue(t, b, ch, "q", nil)
+	publishConfirmed(t, ch, x, body("a.early"))
 	require.NoError(t, ch.QueueBind(q, "a.*", x, false, nil))
+	assert.Empty(t, drain(t, ch, q), "a message routed before the bind")
 	require.NoError(t, ch.QueueBind(q, "*.b", x, false, nil))
 	publishConfirmed(t, ch, x, body("a.x"), body("x.b"), body("a.b"), body("x.x"))
 	assert.Equal(t, []string{"a.x", "x.b", "a.b"}, drain(t, ch, q), "two matching bindings deliver once")
@@ -326,4 +343,96 @@ func asAMQP(err error, target **amqp.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestFanoutCopiesAreIndependent: each queue a message reaches holds its own
+// copy; acking, requeueing or purging it in one queue leaves the others be.
+func TestFanoutCopiesAreIndependent(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeFanout, nil)
+	q1 := declareQueue(t, b, ch, "q1", nil)
+	q2 := declareQueue(t, b, ch, "q2", nil)
+	q3 := declareQueue(t, b, ch, "q3", nil)
+	for _, q := range []string{q1, q2, q3} {
+		require.NoError(t, ch.QueueBind(q, "", x, false, nil))
+	}
+	publishConfirmed(t, ch, x, body("a"), body("b"))
+
+	d, ok, err := ch.Get(q1, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, d.Ack(false))
+	d, ok, err = ch.Get(q2, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, d.Nack(false, true))
+	n, err := ch.QueuePurge(q3, false)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+
+	assert.Equal(t, []string{"b"}, drain(t, ch, q1))
+	assert.Equal(t, []string{"a", "b"}, drain(t, ch, q2))
+	assert.Empty(t, drain(t, ch, q3))
+}
+
+// TestRedeclaredQueueStartsEmpty: deleting a queue deletes its messages for
+// good; a new queue of the same name does not see them.
+func TestRedeclaredQueueStartsEmpty(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeDirect, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	require.NoError(t, ch.QueueBind(q, "k", x, false, nil))
+	publishConfirmedKeys(t, ch, "", []string{q, q}, body("direct-1"), body("direct-2"))
+	publishConfirmedKeys(t, ch, x, []string{"k"}, body("routed"))
+	n, err := ch.QueueDelete(q, false, false, false)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+
+	_, err = ch.QueueDeclare(q, false, false, false, false, nil)
+	require.NoError(t, err)
+	messages, _ := queueState(t, ch, q)
+	assert.Equal(t, 0, messages)
+	publishConfirmedKeys(t, ch, x, []string{"k"}, body("after-delete"))
+	assert.Empty(t, drain(t, ch, q), "the binding went with the old queue")
+	require.NoError(t, ch.QueueBind(q, "k", x, false, nil))
+	publishConfirmedKeys(t, ch, x, []string{"k"}, body("rebound"))
+	assert.Equal(t, []string{"rebound"}, drain(t, ch, q))
+}
+
+// TestQueueKeepsPublishOrderAcrossExchanges: a queue fed by several
+// exchanges and the default exchange gets messages in the order they were
+// published (one publisher, one channel).
+func TestQueueKeepsPublishOrderAcrossExchanges(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x1 := declareExchange(t, b, ch, "x1", amqp.ExchangeFanout, nil)
+	x2 := declareExchange(t, b, ch, "x2", amqp.ExchangeTopic, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	require.NoError(t, ch.QueueBind(q, "", x1, false, nil))
+	require.NoError(t, ch.QueueBind(q, "#", x2, false, nil))
+	require.NoError(t, ch.Confirm(false))
+	var want []string
+	var pending []*amqp.DeferredConfirmation
+	for i := 0; i < 60; i++ {
+		exchange, key := []string{x1, x2, ""}[i%3], "k"
+		if exchange == "" {
+			key = q
+		}
+		m := fmt.Sprintf("%d via %q", i, exchange)
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), exchange, key, false, false, body(m))
+		require.NoError(t, err)
+		pending = append(pending, dc)
+		want = append(want, m)
+	}
+	for _, dc := range pending {
+		ok, err := dc.WaitContext(ctx(t))
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	assert.Equal(t, want, drain(t, ch, q))
 }
