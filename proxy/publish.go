@@ -112,15 +112,9 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		return 0, false, err
 	}
 	if rt.queues == 0 {
-		if ch.pub.Mandatory {
-			ch.returnMessage(body)
-		}
-		if seq != 0 {
-			ch.settleConfirm(seq, true)
-		}
+		ch.unroutable(body, seq)
 		return 0, false, nil
 	}
-	persistent := view.DeliveryMode == 2
 	msg := store.Message{
 		Topic:      rt.topic,
 		Revision:   rt.revision,
@@ -131,21 +125,17 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		Body:       body,
 	}
 	ch.xbuf = msg.Exchange[:0]
+	persistent := view.DeliveryMode == 2
 	if persistent {
 		msg.Flags |= store.FlagPersistent
 	}
 	pos, err := c.ns.Append(&msg)
-	if errors.Is(err, store.ErrNoTopic) {
+	switch {
+	case errors.Is(err, store.ErrNoTopic):
 		// The exchange or queue went away after routing: nothing took it.
-		if ch.pub.Mandatory {
-			ch.returnMessage(body)
-		}
-		if seq != 0 {
-			ch.settleConfirm(seq, true)
-		}
+		ch.unroutable(body, seq)
 		return 0, false, nil
-	}
-	if err != nil {
+	case err != nil:
 		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
 		if seq != 0 {
 			ch.settleConfirm(seq, false)
@@ -154,18 +144,35 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
 	}
 	wait := persistent && rt.durable
-	if seq == 0 {
-		return pos, wait, nil
-	}
-	if !wait {
-		ch.settleConfirm(seq, true)
+	if seq != 0 {
+		ch.confirmAfter(seq, pos, wait)
 		return pos, false, nil
 	}
+	return pos, wait, nil
+}
+
+// unroutable handles a message no queue took: basic.return when mandatory,
+// then its confirm.
+func (ch *channel) unroutable(body []byte, seq uint64) {
+	if ch.pub.Mandatory {
+		ch.returnMessage(body)
+	}
+	if seq != 0 {
+		ch.settleConfirm(seq, true)
+	}
+}
+
+// confirmAfter confirms seq at once, or once pos is durable when wait.
+func (ch *channel) confirmAfter(seq uint64, pos store.Position, wait bool) {
+	if !wait {
+		ch.settleConfirm(seq, true)
+		return
+	}
+	c := ch.c
 	c.mu.Lock()
 	ch.confirms.add(seq)
 	c.mu.Unlock()
 	c.ns.WhenDurable(pos, func(err error) { ch.settleConfirm(seq, err == nil) })
-	return pos, false, nil
 }
 
 // rkBytes returns the routing key as bytes, reusing a buffer.

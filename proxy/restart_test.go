@@ -80,3 +80,45 @@ func TestRestartKeepsDurableQueuesAndPersistentMessages(t *testing.T) {
 	require.NoError(t, ch.Publish("dx", "k.y", false, false, amqp.Publishing{Body: []byte("after")}))
 	require.Equal(t, "after", string(recv(t, ds).Body))
 }
+
+// failingStore refuses appends whose routing key is "fail", as a full disk
+// would.
+type failingStore struct{ store.Store }
+
+type failingNamespace struct{ store.Namespace }
+
+func (s failingStore) Namespace(name string) (store.Namespace, error) {
+	ns, err := s.Store.Namespace(name)
+	return failingNamespace{ns}, err
+}
+
+func (n failingNamespace) Append(m *store.Message) (store.Position, error) {
+	if string(m.RoutingKey) == "fail" {
+		return 0, store.ErrDiskFull
+	}
+	return n.Namespace.Append(m)
+}
+
+func TestConfirmNackWhenStoreRefuses(t *testing.T) {
+	md, err := meta.Open(meta.Options{Path: filepath.Join(t.TempDir(), "meta.db")})
+	require.NoError(t, err)
+	ts := startWith(t, md, failingStore{store.NewMemory()})
+	_, ch := ts.channel(t)
+	for _, q := range []string{"fail", "ok"} {
+		_, err := ch.QueueDeclare(q, true, false, false, false, nil)
+		require.NoError(t, err)
+	}
+	require.NoError(t, ch.Confirm(false))
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 10))
+	require.NoError(t, ch.Publish("", "ok", false, false, amqp.Publishing{DeliveryMode: 2}))
+	require.NoError(t, ch.Publish("", "fail", false, false, amqp.Publishing{DeliveryMode: 2}))
+	require.NoError(t, ch.Publish("", "ok", false, false, amqp.Publishing{DeliveryMode: 2}))
+	want := []amqp.Confirmation{{DeliveryTag: 1, Ack: true}, {DeliveryTag: 2, Ack: false}, {DeliveryTag: 3, Ack: true}}
+	for _, w := range want {
+		require.Equal(t, w, <-confirms)
+	}
+	// Without confirms the channel is closed instead.
+	_, ch = ts.channel(t)
+	e := closeReason(t, ch, func() error { return ch.Publish("", "fail", false, false, amqp.Publishing{}) })
+	require.Equal(t, 541, e.Code)
+}

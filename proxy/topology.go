@@ -219,39 +219,12 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 			t.mu.perms[k] = *ch.Permission
 		}
 	case meta.KindExchange:
-		vs := t.mu.vhosts[ch.Exchange.Vhost]
-		if vs == nil {
-			break
-		}
-		if !ch.Deleted {
-			t.putExchangeLocked(*ch.Exchange)
-			break
-		}
-		if xs := vs.exchanges[ch.Exchange.Name]; xs != nil && xs.x.ID == ch.Exchange.ID {
-			t.markDownstreamLocked(vs, xs, dirty, nil)
-			for _, b := range append(append([]*bindingState(nil), xs.out...), xs.in...) {
-				t.removeBindingLocked(vs, b.b)
-			}
-			delete(vs.exchanges, ch.Exchange.Name)
-			jobs = append(jobs, groupJob{ns: vs.ns, id: xs.x.ID, topicOnly: true, vhost: vs.name})
+		if vs := t.mu.vhosts[ch.Exchange.Vhost]; vs != nil {
+			jobs = t.applyExchangeLocked(vs, ch, dirty, jobs)
 		}
 	case meta.KindQueue:
-		vs := t.mu.vhosts[ch.Queue.Vhost]
-		if vs == nil {
-			break
-		}
-		if !ch.Deleted {
-			dirty[t.putQueueLocked(*ch.Queue)] = vs
-			break
-		}
-		if qs := vs.queues[ch.Queue.Name]; qs != nil && qs.q.ID == ch.Queue.ID {
-			for _, b := range append([]*bindingState(nil), qs.in...) {
-				t.removeBindingLocked(vs, b.b)
-			}
-			delete(vs.queues, ch.Queue.Name)
-			delete(dirty, qs)
-			jobs = append(jobs, groupJob{ns: vs.ns, id: qs.q.ID, drop: true, vhost: vs.name})
-			gone = append(gone, goneQueue{vs.name, qs.q.ID})
+		if vs := t.mu.vhosts[ch.Queue.Vhost]; vs != nil {
+			jobs, gone = t.applyQueueLocked(vs, ch, dirty, jobs, gone)
 		}
 	case meta.KindBinding:
 		vs := t.mu.vhosts[ch.Binding.Vhost]
@@ -266,6 +239,43 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 		t.markBindingDirtyLocked(vs, *ch.Binding, dirty)
 	}
 	return jobs, gone
+}
+
+func (t *topology) applyExchangeLocked(vs *vhostState, ch *meta.Change, dirty map[*queueState]*vhostState, jobs []groupJob) []groupJob {
+	if !ch.Deleted {
+		t.putExchangeLocked(*ch.Exchange)
+		return jobs
+	}
+	xs := vs.exchanges[ch.Exchange.Name]
+	if xs == nil || xs.x.ID != ch.Exchange.ID {
+		return jobs
+	}
+	t.markDownstreamLocked(vs, xs, dirty, nil)
+	for _, b := range append(append([]*bindingState(nil), xs.out...), xs.in...) {
+		t.removeBindingLocked(vs, b.b)
+	}
+	delete(vs.exchanges, ch.Exchange.Name)
+	return append(jobs, groupJob{ns: vs.ns, id: xs.x.ID, topicOnly: true, vhost: vs.name})
+}
+
+func (t *topology) applyQueueLocked(vs *vhostState, ch *meta.Change, dirty map[*queueState]*vhostState, jobs []groupJob, gone []goneQueue) ([]groupJob, []goneQueue) {
+	if !ch.Deleted {
+		if qs := t.putQueueLocked(*ch.Queue); qs != nil {
+			dirty[qs] = vs
+		}
+		return jobs, gone
+	}
+	qs := vs.queues[ch.Queue.Name]
+	if qs == nil || qs.q.ID != ch.Queue.ID {
+		return jobs, gone
+	}
+	for _, b := range append([]*bindingState(nil), qs.in...) {
+		t.removeBindingLocked(vs, b.b)
+	}
+	delete(vs.queues, ch.Queue.Name)
+	delete(dirty, qs)
+	jobs = append(jobs, groupJob{ns: vs.ns, id: qs.q.ID, drop: true, vhost: vs.name})
+	return jobs, append(gone, goneQueue{vs.name, qs.q.ID})
 }
 
 func (t *topology) addVhostLocked(name string) (*vhostState, error) {
@@ -297,6 +307,9 @@ func (t *topology) putExchangeLocked(x meta.Exchange) {
 
 func (t *topology) putQueueLocked(q meta.Queue) *queueState {
 	vs := t.mu.vhosts[q.Vhost]
+	if vs == nil {
+		return nil
+	}
 	qs := vs.queues[q.Name]
 	if qs == nil || qs.q.ID != q.ID {
 		qs = &queueState{}
