@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -288,4 +290,53 @@ func TestLoginFailuresDropTheConnection(t *testing.T) {
 			r.expectEOF()
 		})
 	}
+}
+
+// TestConnectionNameInAdminAPI dials with a connection_name client property
+// and finds it in GET /api/connections.
+func TestConnectionNameInAdminAPI(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	require.NotEmpty(t, b.HTTP, "the admin API address")
+	name := uniqueName(t, "conn")
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(name)
+	conn, err := amqp.DialConfig(b.URL, amqp.Config{Properties: props})
+	require.NoError(t, err)
+	defer conn.Close()
+
+	type apiConn struct {
+		Name             string         `json:"name"`
+		User             string         `json:"user"`
+		Vhost            string         `json:"vhost"`
+		UserProvidedName string         `json:"user_provided_name"`
+		ClientProperties map[string]any `json:"client_properties"`
+		Channels         int            `json:"channels"`
+	}
+	var found *apiConn
+	assert.Eventually(t, func() bool {
+		req, err := http.NewRequest(http.MethodGet, b.HTTP+"/api/connections", nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("guest", "guest")
+		req.Close = true // no idle keep-alive connection outlives the test
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var conns []apiConn
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&conns))
+		for i := range conns {
+			if conns[i].UserProvidedName == name {
+				found = &conns[i]
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond)
+	require.NotNil(t, found, "connection %s not listed", name)
+	assert.Equal(t, "guest", found.User)
+	assert.Equal(t, "/", found.Vhost)
+	assert.Equal(t, name, found.ClientProperties["connection_name"])
+	assert.Equal(t, props["product"], found.ClientProperties["product"])
+	assert.NotEmpty(t, found.Name)
 }
