@@ -153,30 +153,46 @@ func (l *fileLog) segmentLocked(pos Position) *segment {
 	return l.mu.segs[i]
 }
 
-// read returns the record at pos: from the write buffer when it has not
-// reached the OS yet, else with pread into dst.
+// read returns size bytes of the log from pos (one record or several that
+// follow each other): from the write buffer for bytes that have not
+// reached the OS yet, else with pread into dst, one per segment crossed.
 func (l *fileLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
 	dst = grow(dst, int(size))
+	for b := dst; len(b) > 0; {
+		n, err := l.readSome(pos, b)
+		if err != nil {
+			return nil, err
+		}
+		pos, b = pos+Position(n), b[n:]
+	}
+	return dst, nil
+}
+
+// readSome reads the bytes at pos that lie in one segment or in the
+// buffer.
+func (l *fileLog) readSome(pos Position, b []byte) (int, error) {
 	l.mu.Lock()
 	if pos >= l.mu.written {
 		off := int(pos - l.mu.written)
-		if off+int(size) > len(l.mu.buf) {
+		if off+len(b) > len(l.mu.buf) {
 			l.mu.Unlock()
-			return nil, fmt.Errorf("%w: no record at %d", ErrCorrupt, pos)
+			return 0, fmt.Errorf("%w: no record at %d", ErrCorrupt, pos)
 		}
-		copy(dst, l.mu.buf[off:off+int(size)])
+		copy(b, l.mu.buf[off:])
 		l.mu.Unlock()
-		return dst, nil
+		return len(b), nil
 	}
-	seg, head := l.segmentLocked(pos), l.mu.head
+	seg := l.segmentLocked(pos)
+	if seg == nil || pos < l.mu.head {
+		l.mu.Unlock()
+		return 0, fmt.Errorf("%w: position %d is below the log head", ErrCorrupt, pos)
+	}
+	n := int(min(Position(len(b)), l.mu.written-pos, seg.end()-pos))
 	l.mu.Unlock()
-	if seg == nil || pos < head {
-		return nil, fmt.Errorf("%w: position %d is below the log head", ErrCorrupt, pos)
+	if _, err := seg.f.ReadAt(b[:n], int64(pos-seg.base)); err != nil {
+		return 0, fmt.Errorf("store: read %s at %d: %w", seg.path, pos-seg.base, err)
 	}
-	if _, err := seg.f.ReadAt(dst, int64(pos-seg.base)); err != nil {
-		return nil, fmt.Errorf("store: read %s at %d: %w", seg.path, pos-seg.base, err)
-	}
-	return dst, nil
+	return n, nil
 }
 
 func grow(b []byte, n int) []byte {

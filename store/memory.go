@@ -177,10 +177,14 @@ func (l *memLog) append(msg *Message) (Position, int, error) {
 func (l *memLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
 	live := l.recs[l.first:]
 	i := sort.Search(len(live), func(i int) bool { return live[i].pos >= pos })
-	if i == len(live) || live[i].pos != pos || len(live[i].b) != int(size) {
-		return nil, fmt.Errorf("%w: no record at %d", ErrCorrupt, pos)
+	dst = dst[:0]
+	for ; len(dst) < int(size) && i < len(live) && live[i].pos == pos+Position(len(dst)); i++ {
+		dst = append(dst, live[i].b...)
 	}
-	return append(dst[:0], live[i].b...), nil
+	if len(dst) != int(size) {
+		return nil, fmt.Errorf("%w: no records at %d (%d bytes)", ErrCorrupt, pos, size)
+	}
+	return dst, nil
 }
 
 func (l *memLog) tail() Position { return l.next }

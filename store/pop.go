@@ -160,27 +160,36 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error
 	for _, p := range picked {
 		total += int(p.in.size)
 	}
-	buf := make([]byte, 0, total)
+	buf := make([]byte, total)
 	out := make([]Delivery, 0, len(picked))
-	for i, p := range picked {
-		b, err := n.be.read(p.in.pos, p.in.size, buf[len(buf):])
-		if err == nil {
+	off := 0
+	for i := 0; i < len(picked); {
+		// Records that follow each other in the log are read at once.
+		j, size := i+1, int(picked[i].in.size)
+		for j < len(picked) && picked[j].in.pos == picked[j-1].in.pos+Position(picked[j-1].in.size) {
+			size += int(picked[j].in.size)
+			j++
+		}
+		run, err := n.be.read(picked[i].in.pos, uint32(size), buf[off:off+size])
+		for ; err == nil && i < j; i++ {
+			p := picked[i]
 			var d Delivery
-			err = decodeRecord(b, &d.Message)
-			if err == nil {
-				buf = buf[:len(buf)+len(b)]
-				d.Receipt = receiptOf(p.in.pos, p.in.gen)
-				d.Position = p.in.pos
-				d.Redelivered = p.redelivered
-				out = append(out, d)
-				continue
+			if err = decodeRecord(run[:p.in.size], &d.Message); err != nil {
+				break
 			}
+			run, off = run[p.in.size:], off+int(p.in.size)
+			d.Receipt = receiptOf(p.in.pos, p.in.gen)
+			d.Position = p.in.pos
+			d.Redelivered = p.redelivered
+			out = append(out, d)
 		}
-		for _, q := range picked[i:] {
-			q.in.requeued = true
-			g.requeue.push(q.in.pos)
+		if err != nil {
+			for _, q := range picked[i:] {
+				q.in.requeued = true
+				g.requeue.push(q.in.pos)
+			}
+			return out, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
 		}
-		return out, fmt.Errorf("store: read position %d: %w", p.in.pos, err)
 	}
 	return out, nil
 }
