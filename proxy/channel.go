@@ -39,6 +39,7 @@ type channel struct {
 	lastQueue  string   // last declared queue, for empty queue names
 	flow       bool
 	rkbuf      []byte
+	msg        store.Message // the message being appended (reused)
 	settleBuf  []unacked
 	receiptBuf []store.Receipt
 

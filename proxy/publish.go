@@ -115,7 +115,8 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		ch.unroutable(body, seq)
 		return 0, false, nil
 	}
-	msg := store.Message{
+	msg := &ch.msg // reused: a local would escape through the interface call
+	*msg = store.Message{
 		Topic:      rt.topic,
 		Revision:   rt.revision,
 		Priority:   view.Priority,
@@ -129,7 +130,7 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 	if persistent {
 		msg.Flags |= store.FlagPersistent
 	}
-	pos, err := c.ns.Append(&msg)
+	pos, err := c.ns.Append(msg)
 	switch {
 	case errors.Is(err, store.ErrNoTopic):
 		// The exchange or queue went away after routing: nothing took it.
