@@ -493,3 +493,19 @@ func TestQosPrefetchSizeNotImplemented(t *testing.T) {
 	r.send(1, method(60, 10, u32(1), u16(1), []byte{0}))
 	r.expectConnectionClose(540, "NOT_IMPLEMENTED - prefetch_size!=0 (1)")
 }
+
+// TestPrefetchDoesNotLimitAutoAck: basic.qos limits unacknowledged
+// deliveries only; a no-ack consumer gets everything.
+func TestPrefetchDoesNotLimitAutoAck(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	fill(t, ch, q, 5)
+	require.NoError(t, ch.Qos(1, 0, false))
+	deliveries, err := ch.Consume(q, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		assert.Equal(t, strconv.Itoa(i), string(receive(t, deliveries).Body))
+	}
+}

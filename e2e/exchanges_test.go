@@ -470,3 +470,31 @@ func TestAutoDeleteExchangeAsSource(t *testing.T) {
 	ch = freshChannel(t, conn)
 	require.NoError(t, ch.ExchangeDeclarePassive(dest, amqp.ExchangeFanout, false, false, false, false, nil))
 }
+
+func TestExchangeDeclareOfUnknownTypeClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	for kind, text := range map[string]string{
+		// RabbitMQ tells a type it could load as a plugin (x-…) from one it
+		// never could.
+		"x-no-such-type": "COMMAND_INVALID - unknown exchange type 'x-no-such-type'",
+		"foo":            "COMMAND_INVALID - invalid exchange type 'foo'",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			conn := b.dial()
+			closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+			name := uniqueName(t, "x")
+			deleteExchangeAtCleanup(b, name)
+			err := freshChannel(t, conn).ExchangeDeclare(name, kind, false, true, false, false, nil)
+			requireAMQPError(t, err, amqp.CommandInvalid, text)
+			waitClose(t, closed, amqp.CommandInvalid, text)
+		})
+	}
+}
+
+func TestDefaultExchangeCannotBeDeclared(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	err := b.channel().ExchangeDeclare("", amqp.ExchangeDirect, true, false, false, false, nil)
+	requireAMQPError(t, err, amqp.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
+}
