@@ -16,9 +16,12 @@ die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/usr/lib/rabbitmq/bin"
 
-# Debian packages the suite needs: the broker we compare against and the
-# Python the rabbitmqadmin and pika tests use.
-debian_packages=(rabbitmq-server python3 python3-pika)
+# Debian packages the suite needs: the broker we compare against, the
+# Python the rabbitmqadmin and pika tests use, and the clients of the e2e
+# client matrix and Celery test (e2e/clients_test.go).
+debian_packages=(rabbitmq-server python3 python3-pika python3-kombu
+	python3-aio-pika python3-celery php8.2-cli php-amqplib ruby-bunny
+	amqp-tools nodejs)
 
 install_debian() {
 	local missing=()
@@ -57,7 +60,15 @@ start_rabbitmq() {
 
 command -v go >/dev/null || die "go is not installed (expected /usr/local/go)"
 command -v curl >/dev/null || debian_packages+=(curl)
+command -v npm >/dev/null || debian_packages+=(npm)
 install_debian
+
+# Node's amqplib for the client matrix, pinned by its package-lock.json.
+node_clients=e2e/testdata/clients/node
+if [ ! -d "$node_clients/node_modules/amqplib" ]; then
+	log "npm ci in $node_clients"
+	npm ci --prefix "$node_clients" --no-audit --no-fund
+fi
 start_rabbitmq
 
 log "go mod download"
@@ -74,3 +85,6 @@ WARREN_E2E_URL=amqp://guest:guest@127.0.0.1:5672/ \
 	WARREN_E2E_HTTP=http://127.0.0.1:15672 \
 	WARREN_E2E_RESTART_CMD='rabbitmqctl -q stop_app && rabbitmqctl -q start_app && rabbitmqctl -q await_startup' \
 	go test -count=1 -timeout 10m ./e2e/...
+
+log "amqp091-go's own integration suite against warren (RabbitMQ's app paused)"
+./scripts/amqp091-suite.sh
