@@ -105,3 +105,15 @@ func segmentBase(t *testing.T, path string) store.Position {
 	require.NoError(t, err)
 	return store.Position(b)
 }
+
+func TestOpenLocksTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	_, err = store.Open(fileOptions(dir))
+	require.ErrorIs(t, err, store.ErrLocked)
+	require.NoError(t, s.Close())
+	s, err = store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}

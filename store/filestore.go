@@ -4,17 +4,21 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"go.uber.org/fx"
+	"golang.org/x/sys/unix"
 )
 
 // fileStore is the file implementation: one directory per namespace under
 // Options.Dir.
 type fileStore struct {
 	opts Options
+	lock *os.File // flock on Dir/LOCK (OS file system only)
 	mu   struct {
 		sync.Mutex
 		closed bool
@@ -35,9 +39,14 @@ func Open(opts Options) (Store, error) {
 	}
 	s := &fileStore{opts: opts}
 	s.mu.spaces = map[string]*namespace{}
+	if _, ok := opts.FS.(OSFS); ok {
+		if s.lock, err = lockDir(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
 	names, err := opts.FS.ReadDir(opts.Dir)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, s.Close())
 	}
 	for _, d := range names {
 		h, ok := strings.CutPrefix(d, "ns-")
@@ -109,7 +118,27 @@ func (s *fileStore) Close() error {
 	for _, n := range s.mu.spaces {
 		errs = append(errs, n.shutdown())
 	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close()) // releases the flock
+	}
 	return errors.Join(errs...)
+}
+
+// ErrLocked is returned by Open when another store has the directory open.
+var ErrLocked = errors.New("store: data directory in use by another process")
+
+// lockDir takes an exclusive flock on dir/LOCK, so two processes never
+// write one store.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrLocked, dir, err)
+	}
+	return f, nil
 }
 
 // Module provides a Store opened from the Options value the application
