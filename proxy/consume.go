@@ -76,6 +76,12 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if dup {
 		return errorf(amqpwire.NotAllowed, m, "attempt to reuse consumer tag '%s'", tag)
 	}
+	ctx, cancel := context.WithTimeout(c.ctx, metaTimeout)
+	err = c.srv.topo.waitApplied(ctx) // the queue's store group exists
+	cancel()
+	if err != nil {
+		return errorf(amqpwire.InternalError, m, "queue '%s' not ready: %v", q.Name, err)
+	}
 	k := &consumer{ch: ch, tag: tag, queue: q, noAck: m.NoAck, exclusive: m.Exclusive, args: m.Arguments}
 	if p, ok := intArg(m.Arguments["x-priority"]); ok {
 		k.priority = int(p)

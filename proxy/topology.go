@@ -505,6 +505,15 @@ func (t *topology) waitReady(ctx context.Context, rev uint64) error {
 	}
 }
 
+// waitApplied waits until the store side effects of everything in the maps
+// are done (a queue visible in the snapshot has its store group).
+func (t *topology) waitApplied(ctx context.Context) error {
+	t.mu.RLock()
+	applied := t.mu.applied
+	t.mu.RUnlock()
+	return t.waitReady(ctx, applied)
+}
+
 // lookupQueue returns a copy of queue name of vhost.
 func (t *topology) lookupQueue(vhost, name string) (meta.Queue, bool) {
 	t.mu.RLock()

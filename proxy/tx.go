@@ -106,7 +106,12 @@ func (ch *channel) txCommit() error {
 			c.closeConnection(errorf(amqpwire.InternalError, &amqpwire.TxCommit{}, "commit failed: %v", err))
 			return
 		}
-		c.sendMethod(ch.num, &amqpwire.TxCommitOk{})
+		c.mu.Lock()
+		if !ch.released { // the channel may be gone, its number reused
+			c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, ch.num, &amqpwire.TxCommitOk{})
+		}
+		c.mu.Unlock()
+		c.signal()
 	})
 	return nil
 }
