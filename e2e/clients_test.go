@@ -193,7 +193,7 @@ func runClientScript(t *testing.T, url, queue string, command ...string) map[str
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err = cmd.Run()
-	t.Logf("%s ran %v", filepath.Base(command[len(command)-1]), time.Since(start).Round(time.Millisecond))
+	t.Logf("%s ran %v", filepath.Base(command[min(1, len(command)-1)]), time.Since(start).Round(time.Millisecond))
 	require.NoError(t, err, "client script failed\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	return lastJSONLine(t, stdout.String())
 }
