@@ -55,6 +55,7 @@ type channel struct {
 	confirms    confirmTracker
 	confirmMode bool
 	txMode      bool
+	replyTag    string // direct reply-to consumer, "" for none
 }
 
 // openChannel handles a method on a channel number not open yet: only
@@ -126,6 +127,10 @@ func (ch *channel) release() {
 		return
 	}
 	ch.released = true
+	if ch.replyTag != "" {
+		ch.replyTag = ""
+		c.srv.replies.Delete(ch.owner)
+	}
 	cons := ch.order
 	for _, k := range cons {
 		k.gone = true

@@ -62,6 +62,9 @@ func (ch *channel) basicQos(m *amqpwire.BasicQos) error {
 
 func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	c := ch.c
+	if m.Queue == replyToQueue {
+		return ch.replyConsume(m)
+	}
 	q, err := ch.queueFor(m.Queue, m)
 	if err != nil {
 		return err
@@ -132,6 +135,10 @@ func intArg(v any) (int64, bool) {
 
 func (ch *channel) basicCancel(m *amqpwire.BasicCancel) error {
 	c := ch.c
+	if ch.replyCancel(m.ConsumerTag) {
+		ch.reply(m.NoWait, &amqpwire.BasicCancelOk{ConsumerTag: m.ConsumerTag})
+		return nil
+	}
 	c.mu.Lock()
 	k := ch.consumers[m.ConsumerTag]
 	if k != nil {

@@ -425,3 +425,47 @@ func TestAdminChangesReachLiveConnections(t *testing.T) {
 		}
 	}, time.Second, 50*time.Millisecond)
 }
+
+func TestDirectReplyTo(t *testing.T) {
+	ts := startServer(t)
+	_, srv := ts.channel(t)
+	_, err := srv.QueueDeclare("rpc", false, false, false, false, nil)
+	require.NoError(t, err)
+	reqs, err := srv.Consume("rpc", "", true, false, false, false, nil)
+	require.NoError(t, err)
+
+	_, cli := ts.channel(t)
+	replies, err := cli.Consume("amq.rabbitmq.reply-to", "", true, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, cli.Publish("", "rpc", false, false, amqp.Publishing{
+		ReplyTo: "amq.rabbitmq.reply-to", CorrelationId: "c1", Body: []byte("ping"),
+	}))
+	req := recv(t, reqs)
+	require.Regexp(t, `^amq\.rabbitmq\.reply-to\.[A-Za-z0-9_-]+$`, req.ReplyTo)
+	require.Equal(t, "c1", req.CorrelationId)
+	require.NoError(t, srv.Publish("", req.ReplyTo, false, false, amqp.Publishing{CorrelationId: "c1", Body: []byte("pong")}))
+	rep := recv(t, replies)
+	require.Equal(t, "pong", string(rep.Body))
+	require.Equal(t, "c1", rep.CorrelationId)
+	require.Equal(t, req.ReplyTo, rep.RoutingKey)
+
+	// A reply to a gone channel is unroutable.
+	returns := srv.NotifyReturn(make(chan amqp.Return, 1))
+	require.NoError(t, cli.Close())
+	require.NoError(t, srv.Publish("", req.ReplyTo, true, false, amqp.Publishing{Body: []byte("late")}))
+	select {
+	case r := <-returns:
+		require.Equal(t, uint16(312), r.ReplyCode)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no return")
+	}
+
+	_, ch := ts.channel(t)
+	e := closeReason(t, ch, func() error {
+		return ch.Publish("", "rpc", false, false, amqp.Publishing{ReplyTo: "amq.rabbitmq.reply-to"})
+	})
+	requireAMQPError(t, e, 406, "PRECONDITION_FAILED - fast reply consumer does not exist")
+	_, ch = ts.channel(t)
+	_, err = ch.Consume("amq.rabbitmq.reply-to", "", false, false, false, false, nil)
+	requireAMQPError(t, err, 406, "PRECONDITION_FAILED - reply consumer cannot acknowledge")
+}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/warren-mq/warren/amqpwire"
 	"github.com/warren-mq/warren/store"
@@ -87,6 +88,11 @@ func (ch *channel) completePublish(body []byte) error {
 	if view.UserID != nil && string(view.UserID) != ch.c.user {
 		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user)
 	}
+	if view.ReplyTo != nil {
+		if err := ch.rewriteReplyTo(&view); err != nil {
+			return err
+		}
+	}
 	if ch.tx != nil {
 		ch.tx.addPublish(&ch.pub, ch.props, body)
 		return nil
@@ -104,6 +110,14 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 	if ch.confirm {
 		ch.pubSeq++
 		seq = ch.pubSeq
+	}
+	if (ch.pub.Exchange == "" || ch.pub.Exchange == "amq.default") && strings.HasPrefix(ch.pub.RoutingKey, replyToPrefix) {
+		if !c.srv.deliverReply(ch.pub.RoutingKey, ch.props, body) {
+			ch.unroutable(body, seq)
+		} else if seq != 0 {
+			ch.settleConfirm(seq, true)
+		}
+		return 0, false, nil
 	}
 	var rt route
 	rk := ch.rkBytes()

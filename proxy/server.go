@@ -57,6 +57,8 @@ type Server struct {
 	subs *registry
 
 	nextID atomic.Uint64 // connection and channel owner ids
+	// replies maps a channel's owner id to the channel for direct reply-to.
+	replies sync.Map
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
