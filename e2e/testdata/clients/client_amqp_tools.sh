@@ -3,21 +3,23 @@
 #
 # Usage: sh client_amqp_tools.sh AMQP_URL QUEUE
 #
-# Declares QUEUE, publishes "one" and "two" with the properties amqp-publish
-# can set (it has no publisher confirms and only string headers), consumes one
-# message with amqp-consume, which acks after its command exits, and prints
-# one JSON line of what it observed. amqp-consume shows only the body, so the
-# Go test checks the properties on the message left in the queue.
+# Declares QUEUE, publishes "one", "two" and "three" with the properties
+# amqp-publish can set (it has no publisher confirms and only string
+# headers), consumes "one" with amqp-consume, which acks after its command
+# exits, takes "two" with amqp-get (basic.get) and prints one JSON line of
+# the bodies it got. Neither tool shows properties, so the Go test checks
+# them on the message left in the queue.
 set -eu
 url=$1
 queue=$2
 
 amqp-declare-queue --url="$url" --queue="$queue" >/dev/null
-for body in one two; do
+for body in one two three; do
 	amqp-publish --url="$url" --routing-key="$queue" --body="$body" \
 		--persistent --content-type=text/plain --content-encoding=utf-8 \
 		--reply-to=replies --header "str: text" --header "second: more"
 done
 got=$(timeout 10 amqp-consume --url="$url" --queue="$queue" --count=1 \
 	--prefetch-count=1 cat)
-printf '{"body":"%s"}\n' "$got"
+gotten=$(amqp-get --url="$url" --queue="$queue")
+printf '{"body":"%s","get":"%s"}\n' "$got" "$gotten"
