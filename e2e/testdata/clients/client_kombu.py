@@ -12,8 +12,8 @@ import sys
 
 from kombu import Connection, Consumer, Producer, Queue
 
-# py-amqp writes an integer beyond 32 bits with the type 'L', which RabbitMQ
-# 3.10 refuses, so none is sent.
+# py-amqp writes an integer beyond 32 bits with the type 'L', which is not
+# in RabbitMQ's table types (amqp091-go cannot read it), so none is sent.
 HEADERS = {
     "str": "text",
     "int": 42,
