@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -266,10 +268,47 @@ func TestAMQPLAINLogin(t *testing.T) {
 	response = append(append(append(response, shortStr("PASSWORD")...), 'S'), longStr("guest")...)
 	r.send(0, method(10, 11, u32(0), shortStr("AMQPLAIN"), longStr(string(response)), shortStr("en_US")))
 	r.expectMethod(0, 10, 30)
-	r.send(0, method(10, 31, u16(0), u32(131072), u16(0)))
+	r.send(0, method(10, 31, u16(2047), u32(131072), u16(0)))
 	r.send(0, method(10, 40, shortStr("/"), shortStr(""), []byte{0}))
 	r.expectMethod(0, 10, 41)
 	r.close()
+}
+
+// TestTuneOkOutsideTheOffer answers connection.tune with a frame_max above
+// the server's offer or below the 4096-byte minimum: the server refuses the
+// connection instead of opening it.
+func TestTuneOkOutsideTheOffer(t *testing.T) {
+	t.Parallel()
+	runTuneOkRefused(t, map[string][]byte{
+		"frame_max 1 MiB":     method(10, 31, u16(2047), u32(1<<20), u16(0)),
+		"frame_max too small": method(10, 31, u16(2047), u32(1000), u16(0)),
+	})
+}
+
+func runTuneOkRefused(t *testing.T, cases map[string][]byte) {
+	b := startBroker(t)
+	for name, tuneOk := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := dialRaw(t, b)
+			r.write([]byte("AMQP\x00\x00\x09\x01"))
+			r.expectMethod(0, 10, 10)
+			r.send(0, method(10, 11, u32(0), shortStr("PLAIN"), longStr("\x00guest\x00guest"), shortStr("en_US")))
+			r.expectMethod(0, 10, 30)
+			r.send(0, tuneOk)
+			r.send(0, method(10, 40, shortStr("/"), shortStr(""), []byte{0}))
+			for {
+				f, err := r.readFrame()
+				if err != nil {
+					var ne net.Error
+					require.False(t, errors.As(err, &ne) && ne.Timeout(), "server kept the socket open")
+					return
+				}
+				c, m := f.classMethod()
+				require.NotEqual(t, [2]uint16{10, 41}, [2]uint16{c, m}, "connection opened")
+			}
+		})
+	}
 }
 
 // TestLoginFailuresDropTheConnection: an unknown mechanism, and a bad

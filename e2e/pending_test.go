@@ -34,3 +34,16 @@ func TestMalformedFramesPending(t *testing.T) {
 			"FRAME_ERROR - type 9, all octets = <<1,2,3>>: unknown_frame"},
 	})
 }
+
+// TestTuneOkAboveTheOffer: channel_max or frame_max of 0 (unlimited) or
+// above the server's offer in connection.tune-ok; RabbitMQ refuses the
+// connection ("negotiated channel_max = 0 (no limit) is higher than the
+// maximum allowed value (2047)" in its log) and drops the socket.
+func TestTuneOkAboveTheOffer(t *testing.T) {
+	t.Parallel()
+	runTuneOkRefused(t, map[string][]byte{
+		"channel_max 0":    method(10, 31, u16(0), u32(131072), u16(0)),
+		"channel_max 4000": method(10, 31, u16(4000), u32(131072), u16(0)),
+		"frame_max 0":      method(10, 31, u16(2047), u32(0), u16(0)),
+	})
+}
