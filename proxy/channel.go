@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/meta"
 	"github.com/warren-mq/warren/store"
 )
 
@@ -40,6 +41,8 @@ type channel struct {
 	flow       bool
 	rkbuf      []byte
 	msg        store.Message // the message being appended (reused)
+	pubPerm    *meta.CompiledPermission
+	pubPermX   string // the exchange pubPerm last allowed
 	settleBuf  []unacked
 	receiptBuf []store.Receipt
 

@@ -69,6 +69,9 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if err != nil {
 		return err
 	}
+	if err := c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
+		return err
+	}
 	tag := m.ConsumerTag
 	if tag == "" {
 		tag = randomName("amq.ctag-")
@@ -204,6 +207,9 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	c := ch.c
 	q, err := ch.queueFor(m.Queue, m)
 	if err != nil {
+		return err
+	}
+	if err := c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
 		return err
 	}
 	g := store.GroupID(q.ID)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/warren-mq/warren/amqpwire"
@@ -61,6 +62,11 @@ func (ch *channel) queueDeclare(m *amqpwire.QueueDeclare) error {
 	if m.Passive && m.Queue == "" {
 		want.Name = ch.lastQueue
 	}
+	if !m.Passive && m.Queue != "" {
+		if err := c.check(m, meta.AccessConfigure, kindQueue, m.Queue); err != nil {
+			return err
+		}
+	}
 	if m.Exclusive && !m.Passive {
 		c.ownsQueues.Store(true) // before meta: a timeout must not leak the queue
 	}
@@ -73,6 +79,15 @@ func (ch *channel) queueDeclare(m *amqpwire.QueueDeclare) error {
 	})
 	if err != nil {
 		return err
+	}
+	if m.Queue == "" && !m.Passive {
+		// A server-named queue is checked under its new name, as RabbitMQ.
+		if err := c.check(m, meta.AccessConfigure, kindQueue, q.Name); err != nil {
+			ctx, cancel := context.WithTimeout(c.ctx, metaTimeout)
+			_, _ = c.srv.md.DeleteQueue(ctx, c.vhost, q.Name)
+			cancel()
+			return err
+		}
 	}
 	ch.lastQueue = q.Name
 	st, _ := c.ns.Stats(store.GroupID(q.ID))
@@ -91,6 +106,12 @@ func (ch *channel) queueBind(m *amqpwire.QueueBind, bind bool) error {
 	}
 	if q, ok := c.srv.topo.lookupQueue(c.vhost, name); ok && q.Owner != "" && q.Owner != c.name {
 		_, err := ch.queueFor(name, m)
+		return err
+	}
+	if err := c.check(m, meta.AccessWrite, kindQueue, name); err != nil {
+		return err
+	}
+	if err := c.check(m, meta.AccessRead, kindExchange, m.Exchange); err != nil {
 		return err
 	}
 	b := meta.Binding{
@@ -116,6 +137,9 @@ func (ch *channel) queuePurge(m *amqpwire.QueuePurge) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
+		return err
+	}
 	n, err := ch.c.ns.Purge(store.GroupID(q.ID))
 	if err != nil {
 		return errorf(amqpwire.InternalError, m, "purge: %v", err)
@@ -136,6 +160,9 @@ func (ch *channel) queueDelete(m *amqpwire.QueueDelete) error {
 		return nil
 	}
 	if _, err := ch.queueFor(name, m); err != nil {
+		return err
+	}
+	if err := c.check(m, meta.AccessConfigure, kindQueue, name); err != nil {
 		return err
 	}
 	if m.IfUnused && c.srv.subs.count(c.vhost, q.ID) > 0 {
@@ -161,6 +188,11 @@ func (ch *channel) dispatchExchange(m amqpwire.Method) error {
 		if m.Exchange == "" {
 			return errorf(amqpwire.AccessRefused, m, "operation not permitted on the default exchange")
 		}
+		if !m.Passive {
+			if err := c.check(m, meta.AccessConfigure, kindExchange, m.Exchange); err != nil {
+				return err
+			}
+		}
 		x := meta.Exchange{
 			Vhost: c.vhost, Name: m.Exchange, Type: m.Type, Durable: m.Durable,
 			AutoDelete: m.AutoDelete, Internal: m.Internal, Arguments: map[string]any(m.Arguments),
@@ -175,6 +207,11 @@ func (ch *channel) dispatchExchange(m amqpwire.Method) error {
 		ch.reply(m.NoWait, &amqpwire.ExchangeDeclareOk{})
 		return nil
 	case *amqpwire.ExchangeDelete:
+		if m.Exchange != "" && !strings.HasPrefix(m.Exchange, "amq.") {
+			if err := c.check(m, meta.AccessConfigure, kindExchange, m.Exchange); err != nil {
+				return err
+			}
+		}
 		err := ch.metaCall(m, func(ctx context.Context) (uint64, error) {
 			return c.srv.md.DeleteExchange(ctx, c.vhost, m.Exchange, m.IfUnused)
 		})
@@ -193,6 +230,12 @@ func (ch *channel) dispatchExchange(m amqpwire.Method) error {
 
 func (ch *channel) exchangeBind(m amqpwire.Method, src, dst, key string, args amqpwire.Table, noWait, bind bool) error {
 	c := ch.c
+	if err := c.check(m, meta.AccessWrite, kindExchange, dst); err != nil {
+		return err
+	}
+	if err := c.check(m, meta.AccessRead, kindExchange, src); err != nil {
+		return err
+	}
 	b := meta.Binding{
 		Vhost: c.vhost, Source: src, Destination: dst, DestinationType: meta.DestExchange,
 		RoutingKey: key, Arguments: map[string]any(args),

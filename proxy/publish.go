@@ -85,6 +85,9 @@ func (ch *channel) completePublish(body []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.checkPublish(); err != nil {
+		return err
+	}
 	if view.UserID != nil && string(view.UserID) != ch.c.user {
 		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user)
 	}

@@ -34,7 +34,7 @@ type topology struct {
 		ready   uint64
 		readyCh chan struct{} // closed and replaced when ready advances
 		vhosts  map[string]*vhostState
-		perms   map[permKey]meta.Permission
+		perms   map[permKey]*meta.CompiledPermission
 	}
 }
 
@@ -84,7 +84,7 @@ func newTopology(md meta.Service, st store.Store, log *slog.Logger) *topology {
 	t := &topology{md: md, st: st, log: log}
 	t.mu.readyCh = make(chan struct{})
 	t.mu.vhosts = map[string]*vhostState{}
-	t.mu.perms = map[permKey]meta.Permission{}
+	t.mu.perms = map[permKey]*meta.CompiledPermission{}
 	return t
 }
 
@@ -96,7 +96,7 @@ func (t *topology) load(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.mu.vhosts = map[string]*vhostState{}
-	t.mu.perms = map[permKey]meta.Permission{}
+	t.mu.perms = map[permKey]*meta.CompiledPermission{}
 	var jobs []groupJob
 	for _, v := range snap.Vhosts {
 		if _, err := t.addVhostLocked(v.Name); err != nil {
@@ -105,7 +105,7 @@ func (t *topology) load(ctx context.Context) error {
 		}
 	}
 	for _, p := range snap.Permissions {
-		t.mu.perms[permKey{p.User, p.Vhost}] = p
+		t.putPermissionLocked(p)
 	}
 	for i := range snap.Exchanges {
 		t.putExchangeLocked(snap.Exchanges[i])
@@ -216,7 +216,7 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 		if ch.Deleted {
 			delete(t.mu.perms, k)
 		} else {
-			t.mu.perms[k] = *ch.Permission
+			t.putPermissionLocked(*ch.Permission)
 		}
 	case meta.KindExchange:
 		if vs := t.mu.vhosts[ch.Exchange.Vhost]; vs != nil {
@@ -276,6 +276,15 @@ func (t *topology) applyQueueLocked(vs *vhostState, ch *meta.Change, dirty map[*
 	delete(dirty, qs)
 	jobs = append(jobs, groupJob{ns: vs.ns, id: qs.q.ID, drop: true, vhost: vs.name})
 	return jobs, append(gone, goneQueue{vs.name, qs.q.ID})
+}
+
+func (t *topology) putPermissionLocked(p meta.Permission) {
+	cp, err := meta.CompilePermission(p)
+	if err != nil {
+		t.log.Error("proxy: compile permission", "user", p.User, "vhost", p.Vhost, "err", err)
+		cp = nil // refuses everything
+	}
+	t.mu.perms[permKey{p.User, p.Vhost}] = cp
 }
 
 func (t *topology) addVhostLocked(name string) (*vhostState, error) {
