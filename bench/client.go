@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,10 @@ type conn struct {
 	raw net.Conn
 }
 
-func dial(uri, name string) (*conn, error) {
+// dial connects as name; a non-empty product must match the server's
+// "product" property, so a run never measures some other broker that took
+// the port while the expected one was restarting.
+func dial(uri, name, product string) (*conn, error) {
 	c := &conn{}
 	cfg := amqp.Config{
 		Heartbeat:  10 * time.Second,
@@ -48,7 +52,18 @@ func dial(uri, name string) (*conn, error) {
 		return nil, fmt.Errorf("%w: dial %s: %w", ErrBroker, name, err)
 	}
 	c.Connection = ac
+	if got, _ := ac.Properties["product"].(string); product != "" && got != product {
+		_ = ac.Close()
+		return nil, fmt.Errorf("%w: %s: the server is %q, not %q", ErrBroker, name, got, product)
+	}
 	return c, nil
+}
+
+// server names the broker from its connection.start properties.
+func (c *conn) server() string {
+	p, _ := c.Properties["product"].(string)
+	v, _ := c.Properties["version"].(string)
+	return strings.TrimSpace(p + " " + v)
 }
 
 // shut closes the connection within two seconds, whatever state it is in.

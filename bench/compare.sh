@@ -111,24 +111,56 @@ stop_warren() {
 }
 trap stop_warren EXIT
 
-# run_one LABEL TARGET URI PID FLAGS SLACK: one scenario on one broker; a
-# run that hangs past its bound or dies without a summary is recorded as
-# failed.
-run_one() {
-	local label=$1 target=$2 uri=$3 pid=$4 flags=$5 slack=$6 secs rc=0 before
-	secs=$(("${TIME%s}" + slack))
-	before=$(wc -l <"$RESULTS")
-	log "$label on $target"
-	# shellcheck disable=SC2086 # flags are words
-	timeout -k 10 "$secs" "$OUT/warren" bench --json --uri "$uri" --label "$label" --target "$target" \
-		--server-pid "$pid" --time "$TIME" $flags >>"$RESULTS" 2>>"$OUT/bench.log" || rc=$?
-	if ! tail -n +"$((before + 1))" "$RESULTS" | grep -q '"type":"summary"'; then
-		printf '{"type":"summary","label":"%s","target":"%s","error":"no summary (exit %s)"}\n' "$label" "$target" "$rc" >>"$RESULTS"
-	fi
-	tail -n 1 "$RESULTS" | cut -c1-300 >&2
+# listening PORT PID: is PID the process listening on 127.0.0.1:PORT? (Other
+# users may start brokers on a port RabbitMQ left free while restarting.)
+listening() {
+	command -v ss >/dev/null || return 0
+	ss -ltnpH "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
 }
 
-[[ "$TIME" =~ ^[0-9]+s$ ]] || die "--time takes whole seconds, like 15s"
+# attempt LABEL TARGET PRODUCT URI PORT PID FLAGS SLACK FILE: one run of one
+# scenario on one broker into FILE; a run that hangs past its bound or dies
+# without a summary gets a failed summary.
+attempt() {
+	local label=$1 target=$2 product=$3 uri=$4 port=$5 pid=$6 flags=$7 slack=$8 file=$9 secs rc=0
+	secs=$(("${TIME%s}" + slack))
+	: >"$file"
+	if ! listening "$port" "$pid"; then
+		printf '{"type":"summary","label":"%s","target":"%s","error":"port %s is not served by pid %s"}\n' "$label" "$target" "$port" "$pid" >"$file"
+		return
+	fi
+	# shellcheck disable=SC2086 # flags are words
+	timeout -k 10 "$secs" "$OUT/warren" bench --json --uri "$uri" --label "$label" --target "$target" \
+		--expect-server "$product" --server-pid "$pid" --time "$TIME" $flags >"$file" 2>>"$OUT/bench.log" || rc=$?
+	if ! grep -q '"type":"summary"' "$file"; then
+		printf '{"type":"summary","label":"%s","target":"%s","error":"no summary (exit %s)"}\n' "$label" "$target" "$rc" >>"$file"
+	fi
+}
+
+# run_one LABEL TARGET FLAGS SLACK: a failed attempt (RabbitMQ restarted by
+# someone else, say) is kept in failed.jsonl and tried once more.
+RETRIED=0
+run_one() {
+	local label=$1 target=$2 flags=$3 slack=$4 try
+	for try in 1 2; do
+		log "$label on $target$([ "$try" = 2 ] && echo " (retry)")"
+		if [ "$target" = rabbitmq ]; then
+			ready_rabbit
+			attempt "$label" rabbitmq RabbitMQ "$RABBIT_URI" 5672 "$RPID" "$flags" "$slack" "$OUT/one.jsonl"
+		else
+			kill -0 "$WPID" 2>/dev/null || { log "warren died; restarting with a fresh data dir"; start_warren; }
+			attempt "$label" warren Warren "$WARREN_URI" "$WPORT" "$WPID" "$flags" "$slack" "$OUT/one.jsonl"
+		fi
+		grep '"type":"summary"' "$OUT/one.jsonl" | tail -n 1 | cut -c1-300 >&2
+		if ! grep '"type":"summary"' "$OUT/one.jsonl" | grep -q '"error"' || [ "$try" = 2 ]; then
+			cat "$OUT/one.jsonl" >>"$RESULTS"
+			return
+		fi
+		cat "$OUT/one.jsonl" >>"$OUT/failed.jsonl"
+		RETRIED=$((RETRIED + 1))
+	done
+}
+
 command -v go >/dev/null || die "go is not installed"
 ensure_rabbitmq
 log "building warren"
@@ -143,14 +175,12 @@ for run in $(seq 1 "$RUNS"); do
 	for sc in "${SCENARIOS[@]}"; do
 		IFS='|' read -r label flags slack <<<"$sc"
 		if [ -n "$ONLY" ] && ! [[ ",$ONLY," == *",$label,"* ]]; then continue; fi
-		kill -0 "$WPID" 2>/dev/null || { log "warren died; restarting with a fresh data dir"; start_warren; }
-		ready_rabbit
 		if [ $((run % 2)) -eq 1 ]; then
-			run_one "$label" rabbitmq "$RABBIT_URI" "$RPID" "$flags" "$slack"
-			run_one "$label" warren "$WARREN_URI" "$WPID" "$flags" "$slack"
+			run_one "$label" rabbitmq "$flags" "$slack"
+			run_one "$label" warren "$flags" "$slack"
 		else
-			run_one "$label" warren "$WARREN_URI" "$WPID" "$flags" "$slack"
-			run_one "$label" rabbitmq "$RABBIT_URI" "$RPID" "$flags" "$slack"
+			run_one "$label" warren "$flags" "$slack"
+			run_one "$label" rabbitmq "$flags" "$slack"
 		fi
 	done
 done
@@ -158,7 +188,8 @@ done
 {
 	echo "Run of $START to $(date -u +%FT%TZ): \`bench/compare.sh --runs $RUNS --time $TIME --fill $FILL --backlog $BACKLOG --rate $RATE${ONLY:+ --only $ONLY}\`;"
 	echo "$(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg);"
-	echo "RabbitMQ $(rabbitmqctl -q eval 'rabbit_misc:version().' 2>/dev/null | tr -d '"' || echo '?'), Warren $(git rev-parse --short HEAD)."
+	echo "RabbitMQ $(rabbitmqctl -q eval 'rabbit_misc:version().' 2>/dev/null | tr -d '"' || echo '?'), Warren $(git rev-parse --short HEAD);"
+	echo "$RETRIED failed attempts were retried (kept in failed.jsonl: $(grep -ho '"error":"[^"]*' "$OUT/failed.jsonl" 2>/dev/null | cut -c10-80 | sort | uniq -c | sed 's/^ *//' | paste -sd';' - || true))."
 	echo
 	"$OUT/warren" bench table --baseline rabbitmq --candidate warren "$RESULTS"
 } >"$OUT/table.md"

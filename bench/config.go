@@ -25,28 +25,29 @@ func Scenarios() []string { return slices.Clone(scenarioNames) }
 // where PerfTest has one (its long forms: --producers, --consumers, --rate,
 // --size, --qos, --confirm, --time, --pmessages …).
 type Config struct {
-	URI        string
-	Scenario   string
-	Label      string // names the run in summaries; default Scenario
-	Target     string // names the broker in summaries; default the URI's host:port
-	Time       time.Duration
-	Count      int64 // messages to publish in the measured phase, 0 = until Time
-	Fill       int64 // messages to pre-fill (consume, backlog)
-	FillTime   time.Duration
-	Producers  int
-	Consumers  int
-	Size       int
-	Rate       float64 // total msgs/s over all producers; 0 = as fast as possible
-	Confirm    int     // publisher-confirm window per producer
-	Qos        int     // consumer prefetch
-	Queues     int     // fanout and topic
-	MaxLag     int64   // deliveries outstanding before producers wait (max-rate pubsub, fanout, topic)
-	Transient  bool    // non-durable queues, non-persistent messages
-	ServerPID  int
-	JSON       bool
-	Interval   time.Duration
-	procRoot   string
-	fillForced bool
+	URI          string
+	Scenario     string
+	Label        string // names the run in summaries; default Scenario
+	Target       string // names the broker in summaries; default the URI's host:port
+	Time         time.Duration
+	Count        int64 // messages to publish in the measured phase, 0 = until Time
+	Fill         int64 // messages to pre-fill (consume, backlog)
+	FillTime     time.Duration
+	Producers    int
+	Consumers    int
+	Size         int
+	Rate         float64 // total msgs/s over all producers; 0 = as fast as possible
+	Confirm      int     // publisher-confirm window per producer
+	Qos          int     // consumer prefetch
+	Queues       int     // fanout and topic
+	MaxLag       int64   // deliveries outstanding before producers wait (max-rate pubsub, fanout, topic)
+	Transient    bool    // non-durable queues, non-persistent messages
+	ServerPID    int
+	ExpectServer string // the server's "product" property must be this
+	JSON         bool
+	Interval     time.Duration
+	procRoot     string
+	fillForced   bool
 }
 
 // ParseFlags reads the load tool's flags (without the program and
@@ -72,6 +73,7 @@ func ParseFlags(args []string, output io.Writer) (Config, error) {
 	fs.IntVar(&c.Queues, "queues", 0, "queues for fanout (default 10) and topic (default 100)")
 	fs.Int64Var(&c.MaxLag, "max-lag", 20_000, "at max rate with consumers, producers wait while this many deliveries are unconsumed (0: never wait)")
 	fs.BoolVar(&c.Transient, "transient", false, "non-durable queues and non-persistent messages")
+	fs.StringVar(&c.ExpectServer, "expect-server", "", `fail unless the broker's "product" property is this (e.g. RabbitMQ, Warren)`)
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "broker process id: report its CPU seconds per million messages and its RSS")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON lines instead of text")
 	fs.DurationVar(&c.Interval, "interval", time.Second, "progress line interval")

@@ -16,7 +16,7 @@ func (r *runner) consumers(ph phase, st *stats, drained chan struct{}) ([]func(c
 	}
 	var conns []*conn
 	for i := range r.cfg.Consumers {
-		c, err := dial(r.cfg.URI, fmt.Sprintf("warren-bench-consumer-%d", i))
+		c, err := dial(r.cfg.URI, fmt.Sprintf("warren-bench-consumer-%d", i), r.cfg.ExpectServer)
 		if err != nil {
 			return nil, conns, err
 		}
@@ -53,7 +53,7 @@ func (r *runner) publishers(ph phase, st *stats) ([]*publisher, []*conn, error) 
 	b := newBudget(ph.count)
 	keys := r.plan.topo.keys
 	for i := range r.cfg.Producers {
-		c, err := dial(r.cfg.URI, fmt.Sprintf("warren-bench-producer-%d", i))
+		c, err := dial(r.cfg.URI, fmt.Sprintf("warren-bench-producer-%d", i), r.cfg.ExpectServer)
 		if err != nil {
 			return nil, conns, err
 		}

@@ -33,6 +33,7 @@ type Summary struct {
 	Scenario      string  `json:"scenario"`
 	Label         string  `json:"label"`
 	Target        string  `json:"target"`
+	Server        string  `json:"server,omitempty"` // product and version the broker announced
 	Queues        int     `json:"queues"`
 	Rate          float64 `json:"rate,omitempty"`
 	Duration      float64 `json:"duration_s"`
@@ -106,6 +107,9 @@ func (p printer) summary(s Summary) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "summary: %s on %s", s.Label, s.Target)
+	if s.Server != "" {
+		fmt.Fprintf(&b, " (%s)", s.Server)
+	}
 	if s.Error != "" {
 		fmt.Fprintf(&b, " FAILED: %s", s.Error)
 	}

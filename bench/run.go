@@ -76,14 +76,15 @@ func (r *runner) run(ctx context.Context) (s Summary, err error) {
 	cfg := r.cfg
 	s = Summary{Type: "summary", Scenario: cfg.Scenario, Label: cfg.Label, Target: cfg.Target,
 		Queues: len(r.plan.topo.queues), Rate: cfg.Rate, Unit: r.plan.unit, LowerIsBetter: r.plan.lower}
-	admin, err := dial(cfg.URI, "warren-bench-admin")
+	admin, err := dial(cfg.URI, "warren-bench-admin", cfg.ExpectServer)
 	if err != nil {
 		return s, err
 	}
+	s.Server = admin.server()
 	defer admin.shut()
 	defer func() {
 		// A fresh connection: the admin one may have been closed by an error.
-		if c, cerr := dial(cfg.URI, "warren-bench-cleanup"); cerr == nil {
+		if c, cerr := dial(cfg.URI, "warren-bench-cleanup", cfg.ExpectServer); cerr == nil {
 			err = errors.Join(err, r.plan.topo.remove(c))
 			c.shut()
 		}
