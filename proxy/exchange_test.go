@@ -496,20 +496,37 @@ func TestPermissions(t *testing.T) {
 		give func(ch *amqp.Channel) error
 		want string // "" for allowed
 	}{
-		{"declare xq2", func(ch *amqp.Channel) error { _, err := ch.QueueDeclare("xq2", false, false, false, false, nil); return err }, refused("queue", "xq2")},
-		{"declare cq2", func(ch *amqp.Channel) error { _, err := ch.QueueDeclare("cq2", false, false, false, false, nil); return err }, ""},
-		{"passive xq1", func(ch *amqp.Channel) error { _, err := ch.QueueDeclarePassive("xq1", false, false, false, false, nil); return err }, ""},
+		{"declare xq2", func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclare("xq2", false, false, false, false, nil)
+			return err
+		}, refused("queue", "xq2")},
+		{"declare cq2", func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclare("cq2", false, false, false, false, nil)
+			return err
+		}, ""},
+		{"passive xq1", func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclarePassive("xq1", false, false, false, false, nil)
+			return err
+		}, ""},
 		{"publish default", func(ch *amqp.Channel) error { return ch.Publish("", "xq1", false, false, amqp.Publishing{}) }, refused("exchange", "amq.default")},
 		{"publish wx1", func(ch *amqp.Channel) error { return ch.Publish("wx1", "k", false, false, amqp.Publishing{}) }, ""},
-		{"consume xq1", func(ch *amqp.Channel) error { _, err := ch.Consume("xq1", "", false, false, false, false, nil); return err }, refused("queue", "xq1")},
+		{"consume xq1", func(ch *amqp.Channel) error {
+			_, err := ch.Consume("xq1", "", false, false, false, false, nil)
+			return err
+		}, refused("queue", "xq1")},
 		{"get xq1", func(ch *amqp.Channel) error { _, _, err := ch.Get("xq1", false); return err }, refused("queue", "xq1")},
-		{"consume rq1", func(ch *amqp.Channel) error { _, err := ch.Consume("rq1", "", false, false, false, false, nil); return err }, ""},
+		{"consume rq1", func(ch *amqp.Channel) error {
+			_, err := ch.Consume("rq1", "", false, false, false, false, nil)
+			return err
+		}, ""},
 		{"bind xq1 rx1", func(ch *amqp.Channel) error { return ch.QueueBind("xq1", "", "rx1", false, nil) }, refused("queue", "xq1")},
 		{"bind wq1 wx1", func(ch *amqp.Channel) error { return ch.QueueBind("wq1", "", "wx1", false, nil) }, refused("exchange", "wx1")},
 		{"bind wq1 rx1", func(ch *amqp.Channel) error { return ch.QueueBind("wq1", "", "rx1", false, nil) }, ""},
 		{"purge xq1", func(ch *amqp.Channel) error { _, err := ch.QueuePurge("xq1", false); return err }, refused("queue", "xq1")},
 		{"delete xq1", func(ch *amqp.Channel) error { _, err := ch.QueueDelete("xq1", false, false, false); return err }, refused("queue", "xq1")},
-		{"declare exchange xx", func(ch *amqp.Channel) error { return ch.ExchangeDeclare("xx", "fanout", false, false, false, false, nil) }, refused("exchange", "xx")},
+		{"declare exchange xx", func(ch *amqp.Channel) error {
+			return ch.ExchangeDeclare("xx", "fanout", false, false, false, false, nil)
+		}, refused("exchange", "xx")},
 		{"delete exchange wx1", func(ch *amqp.Channel) error { return ch.ExchangeDelete("wx1", false, false) }, refused("exchange", "wx1")},
 	}
 	t.Run("server-named", func(t *testing.T) {
