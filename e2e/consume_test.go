@@ -295,6 +295,7 @@ func TestRecover(t *testing.T) {
 		d := receive(t, deliveries)
 		assert.Equal(t, strconv.Itoa(i), string(d.Body))
 		assert.True(t, d.Redelivered)
+		assert.Equal(t, uint64(4+i), d.DeliveryTag, "redeliveries get new tags")
 		require.NoError(t, d.Ack(false))
 	}
 	noDelivery(t, deliveries, 100*time.Millisecond)
@@ -496,4 +497,32 @@ func TestPrefetchDoesNotLimitAutoAck(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		assert.Equal(t, strconv.Itoa(i), string(receive(t, deliveries).Body))
 	}
+}
+
+// TestAckAllWithTagZero: multiple=true with delivery tag 0 means every
+// outstanding delivery on the channel.
+func TestAckAllWithTagZero(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	fill(t, ch, q, 6)
+	for i := 0; i < 3; i++ {
+		_, ok, err := ch.Get(q, false)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, ch.Nack(0, true, true))
+	eventuallyReady(t, ch, q, 6)
+	for i := 0; i < 6; i++ {
+		_, ok, err := ch.Get(q, false)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, ch.Ack(0, true))
+	eventuallyReady(t, ch, q, 0)
+	// Nothing is outstanding any more: a second ack-all is fine too.
+	require.NoError(t, ch.Ack(0, true))
+	_, consumers := queueState(t, ch, q)
+	assert.Equal(t, 0, consumers)
 }

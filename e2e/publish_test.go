@@ -394,3 +394,30 @@ func TestContentHeaderBitExact(t *testing.T) {
 	readContent()
 	r.close()
 }
+
+// TestReturnComesBeforeConfirm reads the raw frames of a mandatory,
+// unroutable, confirmed publish: basic.return with the message, then
+// basic.ack for it (clients such as pika depend on this order).
+func TestReturnComesBeforeConfirm(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 0)
+	r.openChannel(1)
+	r.send(1, method(85, 10, []byte{0}))
+	r.expectMethod(1, 85, 11)
+	key := uniqueName(t, "nowhere")
+	r.publish(1, "", key, true, nil, []byte("bounce"))
+	f := r.expectMethod(1, 60, 50)
+	p := f.payload[4:]
+	assert.Equal(t, uint16(312), readUint16(p))
+	assert.Equal(t, "NO_ROUTE", string(p[3:3+int(p[2])]))
+	f = r.next()
+	require.Equal(t, byte(2), f.typ, "content header of the returned message")
+	f = r.next()
+	require.Equal(t, byte(3), f.typ)
+	assert.Equal(t, "bounce", string(f.payload))
+	f = r.expectMethod(1, 60, 80)
+	assert.Equal(t, uint64(1), readUint64(f.payload[4:12]), "ack of delivery tag 1")
+	r.close()
+}

@@ -436,3 +436,44 @@ func TestQueueKeepsPublishOrderAcrossExchanges(t *testing.T) {
 	}
 	assert.Equal(t, want, drain(t, ch, q))
 }
+
+// TestHeadersUnbindNeedsTheSameArguments: a headers binding is identified
+// by its arguments; unbinding with other arguments leaves it in place.
+func TestHeadersUnbindNeedsTheSameArguments(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeHeaders, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	args := amqp.Table{"x-match": "any", "color": "red"}
+	require.NoError(t, ch.QueueBind(q, "", x, false, args))
+	red := amqp.Publishing{Headers: amqp.Table{"color": "red"}, Body: []byte("red")}
+
+	require.NoError(t, ch.QueueUnbind(q, "", x, amqp.Table{"x-match": "any", "color": "blue"}))
+	publishConfirmed(t, ch, x, red)
+	assert.Equal(t, []string{"red"}, drain(t, ch, q), "unbind with other arguments removed the binding")
+
+	require.NoError(t, ch.QueueUnbind(q, "", x, args))
+	publishConfirmed(t, ch, x, red)
+	assert.Empty(t, drain(t, ch, q))
+}
+
+// TestBindingsDifferByArguments: the same queue, exchange and key with
+// different arguments are two bindings; removing one keeps the other.
+func TestBindingsDifferByArguments(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeDirect, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	require.NoError(t, ch.QueueBind(q, "k", x, false, amqp.Table{"tag": "one"}))
+	require.NoError(t, ch.QueueBind(q, "k", x, false, amqp.Table{"tag": "two"}))
+	publishConfirmed(t, ch, x, body("k"))
+	assert.Equal(t, []string{"k"}, drain(t, ch, q), "two bindings, one copy")
+	require.NoError(t, ch.QueueUnbind(q, "k", x, amqp.Table{"tag": "one"}))
+	publishConfirmed(t, ch, x, body("k"))
+	assert.Equal(t, []string{"k"}, drain(t, ch, q))
+	require.NoError(t, ch.QueueUnbind(q, "k", x, amqp.Table{"tag": "two"}))
+	publishConfirmed(t, ch, x, body("k"))
+	assert.Empty(t, drain(t, ch, q))
+}

@@ -254,3 +254,5 @@ func (r *rawConn) close() {
 		}
 	}
 }
+
+func readUint16(p []byte) uint16 { return binary.BigEndian.Uint16(p) }
