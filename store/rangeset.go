@@ -54,11 +54,7 @@ func (r *rangeSet) trimBelow(p Position) {
 	}
 }
 
-// clip forgets everything at or above p.
-func (r *rangeSet) clip(p Position) {
-	r.trimAbove(p)
-}
-
+// trimAbove forgets everything at or above p.
 func (r *rangeSet) trimAbove(p Position) {
 	n := len(r.spans)
 	for n > 0 && r.spans[n-1].lo >= p {
