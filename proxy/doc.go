@@ -53,6 +53,27 @@
 // hops), so mandatory/NO_ROUTE decided here and the group's read-time filter
 // agree.
 //
+// # Access, transactions, direct reply-to
+//
+// Permissions (configure, write, read regular expressions per user and
+// vhost) come from the same change feed, compiled once by
+// meta.CompilePermission, and are checked where RabbitMQ checks them, with
+// its texts. tx.select keeps a channel's publishes and acks until
+// tx.commit, whose commit-ok is sent from the store's flusher once the
+// persistent messages are durable. Direct reply-to never touches the store:
+// the reply_to "amq.rabbitmq.reply-to" is rewritten to a name carrying the
+// requesting channel's owner id, and a reply published to it is handed to
+// that channel.
+//
+// # Not built yet
+//
+// What RabbitMQ 3.10 itself refuses is refused the same way: channel.flow
+// active=false, basic.recover requeue=false, publish immediate=true and
+// basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED;
+// connection.update-secret answers 540 too. Queue arguments that need the
+// store's help (TTL, max-length, dead-lettering, priorities),
+// consumer_timeout and connection.blocked on store alarms are not built.
+//
 // # Errors
 //
 // Handlers return a *protoError carrying reply code, text, class and
