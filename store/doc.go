@@ -148,11 +148,14 @@
 //
 // go test ./store/ runs the conformance suite on both stores, a crash test
 // that SIGKILLs a child process 50 times, power-loss and I/O-error tests
-// over an in-memory fault-injecting FS, and byte-flip tests. By hand:
+// over an in-memory fault-injecting FS, byte-flip tests, and short runs of
+// the fuzz targets of the on-disk decoders. Open takes an flock on
+// Dir/LOCK (ErrLocked for a second process). By hand:
 //
 //	go test -run '^$' -bench . -benchtime 2s ./store/
 //	dd if=/dev/zero of=FILE bs=1M count=1024 conv=fdatasync
 //	WARREN_STORE_BACKLOG_GIB=5 go test -run TestBacklogMemory -v -timeout 30m ./store/
+//	go test -run '^$' -fuzz FuzzStateRecords ./store/
 //
 // The last writes a 5 GiB backlog to a durable group and checks the
 // process's RSS stays under 150 MiB while appending and then popping it.
