@@ -1,6 +1,6 @@
 """kombu client of the e2e client matrix (kombu over py-amqp).
 
-Usage: /usr/bin/python3 client_kombu.py AMQP_URL QUEUE
+Usage: /usr/bin/python3 client_kombu.py AMQP_URL QUEUE [big]
 
 Declares QUEUE, publishes "one" and "two" with publisher confirms and every
 basic property, consumes "one" with a manual ack (cancelling first so "two"
@@ -12,8 +12,10 @@ import sys
 
 from kombu import Connection, Consumer, Producer, Queue
 
-# py-amqp writes an integer beyond 32 bits with the type 'L', which is not
-# in RabbitMQ's table types (amqp091-go cannot read it), so none is sent.
+# py-amqp writes an integer beyond 32 bits with the type 'L', which RabbitMQ
+# passes through but amqp091-go cannot read, so none is sent unless the
+# third argument is "big" (a test that reads the message back with kombu
+# only).
 HEADERS = {
     "str": "text",
     "int": 42,
@@ -27,6 +29,9 @@ HEADERS = {
 
 def main():
     url, name = sys.argv[1], sys.argv[2]
+    headers = dict(HEADERS)
+    if sys.argv[3:] == ["big"]:
+        headers["big"] = 1 << 40
     # confirm_publish makes every publish wait for the broker's basic.ack
     # and raise on a basic.nack.
     with Connection(url, transport_options={"confirm_publish": True}) as conn:
@@ -41,7 +46,7 @@ def main():
                 routing_key=name,
                 content_type="text/plain",
                 content_encoding="utf-8",
-                headers=HEADERS,
+                headers=headers,
                 delivery_mode=2,
                 priority=5,
                 correlation_id="cid-1",
