@@ -526,3 +526,78 @@ func TestAckAllWithTagZero(t *testing.T) {
 	_, consumers := queueState(t, ch, q)
 	assert.Equal(t, 0, consumers)
 }
+
+// TestConcurrentPublishersAndConsumers: several publishers and competing
+// consumers on one queue; every message is delivered exactly once and none
+// is flagged redelivered.
+func TestConcurrentPublishersAndConsumers(t *testing.T) {
+	t.Parallel()
+	const publishers, consumers, each = 4, 3, 500
+	b := startBroker(t)
+	setup := b.channel()
+	q := declareQueue(t, b, setup, "q", nil)
+
+	type seen struct {
+		id          string
+		redelivered bool
+	}
+	got := make(chan seen, publishers*each)
+	for c := 0; c < consumers; c++ {
+		ch := freshChannel(t, b.dial())
+		require.NoError(t, ch.Qos(10, 0, false))
+		deliveries, err := ch.Consume(q, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		go func() {
+			for d := range deliveries {
+				got <- seen{d.MessageId, d.Redelivered}
+				if d.Ack(false) != nil {
+					return
+				}
+			}
+		}()
+	}
+	errs := make(chan error, publishers)
+	for p := 0; p < publishers; p++ {
+		ch := freshChannel(t, b.dial())
+		go func(p int) {
+			if err := ch.Confirm(false); err != nil {
+				errs <- err
+				return
+			}
+			var last *amqp.DeferredConfirmation
+			for i := 0; i < each; i++ {
+				dc, err := ch.PublishWithDeferredConfirm("", q, false, false,
+					amqp.Publishing{MessageId: strconv.Itoa(p*each + i)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				last = dc
+			}
+			_, err := last.WaitContext(ctx(t))
+			errs <- err
+		}(p)
+	}
+	for p := 0; p < publishers; p++ {
+		require.NoError(t, <-errs)
+	}
+	count := map[string]int{}
+	for i := 0; i < publishers*each; i++ {
+		select {
+		case s := <-got:
+			count[s.id]++
+			assert.False(t, s.redelivered, "message %s redelivered", s.id)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d messages delivered", i, publishers*each)
+		}
+	}
+	assert.Len(t, count, publishers*each)
+	for id, n := range count {
+		assert.Equal(t, 1, n, "message %s delivered %d times", id, n)
+	}
+	select {
+	case s := <-got:
+		t.Fatalf("extra delivery of %s", s.id)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
