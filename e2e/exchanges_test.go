@@ -498,3 +498,27 @@ func TestDefaultExchangeCannotBeDeclared(t *testing.T) {
 	err := b.channel().ExchangeDeclare("", amqp.ExchangeDirect, true, false, false, false, nil)
 	requireAMQPError(t, err, amqp.AccessRefused, "ACCESS_REFUSED - operation not permitted on the default exchange")
 }
+
+// TestAlternateExchangeChains: an alternate exchange that routes nowhere
+// hands the message to its own alternate exchange, and an exchange reached
+// through an exchange-to-exchange binding uses its alternate exchange when
+// it routes nowhere.
+func TestAlternateExchangeChains(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	last := declareExchange(t, b, ch, "last", amqp.ExchangeFanout, nil)
+	middle := declareExchange(t, b, ch, "middle", amqp.ExchangeDirect, amqp.Table{"alternate-exchange": last})
+	entry := declareExchange(t, b, ch, "entry", amqp.ExchangeDirect, amqp.Table{"alternate-exchange": middle})
+	inner := declareExchange(t, b, ch, "inner", amqp.ExchangeDirect, amqp.Table{"alternate-exchange": last})
+	require.NoError(t, ch.ExchangeBind(inner, "via-inner", entry, false, nil))
+	lastQ := declareQueue(t, b, ch, "last-q", nil)
+	require.NoError(t, ch.QueueBind(lastQ, "", last, false, nil))
+	innerQ := declareQueue(t, b, ch, "inner-q", nil)
+	require.NoError(t, ch.QueueBind(innerQ, "matched", inner, false, nil))
+
+	publishConfirmed(t, ch, entry, body("nowhere"), body("via-inner"))
+	publishConfirmed(t, ch, inner, body("matched"))
+	assert.Equal(t, []string{"matched"}, drain(t, ch, innerQ))
+	assert.Equal(t, []string{"nowhere", "via-inner"}, drain(t, ch, lastQ))
+}
