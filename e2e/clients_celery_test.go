@@ -16,6 +16,11 @@ import (
 // celeryTasks is how many tasks the Celery test sends.
 const celeryTasks = 100
 
+// celeryClientTimeout bounds the client: about 4 s on an idle machine, but
+// the solo worker runs the 100 tasks one by one, which takes several times
+// longer on a loaded one.
+const celeryClientTimeout = 45 * time.Second
+
 // TestCeleryWorkerRPCResults runs a real, unmodified Celery application
 // against the broker: a worker (Debian's python3-celery, in its solo pool
 // to spare the two cores) executes add(i, i) for 100 tasks and sends every
@@ -74,7 +79,7 @@ func startCeleryWorker(t *testing.T, env []string, queue string) {
 // runCeleryClient sends the tasks and returns the JSON line with the results.
 func runCeleryClient(t *testing.T, env []string) map[string]any {
 	t.Helper()
-	runCtx, cancel := context.WithTimeout(context.Background(), clientScriptTimeout)
+	runCtx, cancel := context.WithTimeout(context.Background(), celeryClientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, debianPython, clientScript("celery_client.py"))
 	cmd.Dir = clientScript("")

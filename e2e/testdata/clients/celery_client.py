@@ -14,7 +14,7 @@ N = 100
 
 def main():
     pending = [add.delay(i, i) for i in range(N)]
-    results = [r.get(timeout=15) for r in pending]
+    results = [r.get(timeout=40) for r in pending]
     print(json.dumps({"results": results}))
 
 
