@@ -13,6 +13,7 @@ type unacked struct {
 	group   store.GroupID
 	receipt store.Receipt
 	k       *consumer // nil for basic.get
+	at      int64     // delivery time, Unix nanoseconds
 	done    bool
 }
 
@@ -26,6 +27,16 @@ type unackedList struct {
 }
 
 func (l *unackedList) len() int { return l.live }
+
+// oldest is the delivery time of the oldest live delivery, 0 for none.
+func (l *unackedList) oldest() int64 {
+	for i := range l.items {
+		if !l.items[i].done {
+			return l.items[i].at
+		}
+	}
+	return 0
+}
 
 func (l *unackedList) push(u unacked) {
 	l.items = append(l.items, u)

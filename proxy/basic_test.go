@@ -500,3 +500,32 @@ func TestTransactions(t *testing.T) {
 	_, ch = ts.channel(t)
 	requireAMQPError(t, ch.TxCommit(), 406, "PRECONDITION_FAILED - channel is not transactional")
 }
+
+func TestConsumerTimeout(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.ConsumerTimeout = 300 * time.Millisecond })
+	c, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("slow", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch.Publish("", "slow", false, false, amqp.Publishing{Body: []byte("x")}))
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	ds, err := ch.Consume("slow", "", false, false, false, false, nil)
+	require.NoError(t, err)
+	recv(t, ds)
+	select {
+	case e := <-closed:
+		require.Equal(t, 406, e.Code)
+		require.Equal(t, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value used: 300 ms. "+
+			"This timeout value can be configured, see consumers doc guide to learn more", e.Reason)
+	case <-time.After(5 * time.Second):
+		t.Fatal("channel not closed")
+	}
+	st, _ := ts.QueueStats("/", "slow")
+	require.Equal(t, uint64(1), st.Ready, "the message went back")
+	// The connection lives on.
+	ch2, err := c.Channel()
+	require.NoError(t, err)
+	d, ok, err := ch2.Get("slow", true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, d.Redelivered)
+}

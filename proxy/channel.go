@@ -59,6 +59,7 @@ type channel struct {
 	confirmMode bool
 	txMode      bool
 	replyTag    string // direct reply-to consumer, "" for none
+	timedOut    bool   // closed by consumer_timeout; the reader follows
 }
 
 // openChannel handles a method on a channel number not open yet: only

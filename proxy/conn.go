@@ -204,11 +204,18 @@ func (c *conn) pushReadDeadline() {
 
 // handleFrame dispatches one frame.
 func (c *conn) handleFrame(f amqpwire.Frame) error {
+	ch := c.chans[f.Channel]
 	c.mu.Lock()
 	closing := c.mu.closing
+	timedOut := ch != nil && ch.timedOut
 	c.mu.Unlock()
 	if closing {
 		return c.handleWhileClosing(f)
+	}
+	if timedOut && !ch.closing {
+		// The writer closed the channel (consumer_timeout); from here on
+		// the reader treats it as any channel it closed.
+		ch.closing, ch.content = true, expectMethod
 	}
 	switch f.Type {
 	case amqpwire.FrameHeartbeat:
@@ -220,7 +227,6 @@ func (c *conn) handleFrame(f amqpwire.Frame) error {
 		if f.Channel == 0 {
 			return c.handleConnMethod(f.Payload)
 		}
-		ch := c.chans[f.Channel]
 		if ch == nil {
 			return c.openChannel(f.Channel, f.Payload)
 		}
@@ -229,7 +235,6 @@ func (c *conn) handleFrame(f amqpwire.Frame) error {
 		if f.Channel == 0 {
 			return errorf(amqpwire.UnexpectedFrame, nil, "content frame on channel 0")
 		}
-		ch := c.chans[f.Channel]
 		if ch == nil {
 			return errorf(amqpwire.ChannelError, nil, "expected 'channel.open'")
 		}

@@ -231,7 +231,7 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	ch.nextTag++
 	tag := ch.nextTag
 	if !m.NoAck {
-		ch.unacked.push(unacked{tag: tag, group: g, receipt: d.Receipt})
+		ch.unacked.push(unacked{tag: tag, group: g, receipt: d.Receipt, at: time.Now().UnixNano()})
 		ch.inFlight++
 	}
 	c.mu.out = appendGetOk(c.mu.out, ch.num, tag, d, uint32(st.Ready))

@@ -23,7 +23,11 @@ type Config struct {
 	ChannelMax     uint16 // default 2047
 	Heartbeat      uint16 // seconds, default 60
 	MaxMessageSize int    // default 128 MiB (RabbitMQ's)
-	Logger         *slog.Logger
+	// ConsumerTimeout closes a channel (406) whose oldest unacknowledged
+	// delivery is older than this; default 30 min (RabbitMQ's
+	// consumer_timeout), negative disables.
+	ConsumerTimeout time.Duration
+	Logger          *slog.Logger
 }
 
 // Defaults, as RabbitMQ 3.10.
@@ -32,6 +36,8 @@ const (
 	DefaultChannelMax     = 2047
 	DefaultHeartbeat      = 60
 	DefaultMaxMessageSize = 128 << 20
+	// DefaultConsumerTimeout is RabbitMQ's consumer_timeout.
+	DefaultConsumerTimeout = 30 * time.Minute
 )
 
 // Module provides *Server and meta.Sessions from a Config supplied by the
@@ -93,6 +99,9 @@ func New(cfg Config, st store.Store, md meta.Service) (*Server, error) {
 	}
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if cfg.ConsumerTimeout == 0 {
+		cfg.ConsumerTimeout = DefaultConsumerTimeout
 	}
 	if cfg.AMQPAddr == "" {
 		cfg.AMQPAddr = ":5672"

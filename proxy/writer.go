@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/warren-mq/warren/amqpwire"
@@ -38,6 +39,7 @@ func (c *conn) writeLoop() {
 		case <-c.wake:
 		case <-timer.C:
 			c.pollConsumers()
+			c.checkConsumerTimeouts()
 		}
 		for {
 			more := c.pump()
@@ -82,11 +84,42 @@ func (c *conn) writeLoop() {
 
 // tickInterval is how long the writer sleeps when idle.
 func (c *conn) tickInterval() time.Duration {
-	hb := time.Duration(c.heartbeat.Load()) * time.Second
-	if hb > 0 && hb/2 < pollInterval {
-		return hb / 2
+	d := pollInterval
+	if hb := time.Duration(c.heartbeat.Load()) * time.Second; hb > 0 && hb/2 < d {
+		d = hb / 2
 	}
-	return pollInterval
+	if ct := c.srv.cfg.ConsumerTimeout / 2; ct > 0 && ct < d {
+		d = ct
+	}
+	return d
+}
+
+// checkConsumerTimeouts closes, as RabbitMQ's consumer_timeout does, every
+// channel holding a delivery unacknowledged for longer than the timeout.
+func (c *conn) checkConsumerTimeouts() {
+	limit := c.srv.cfg.ConsumerTimeout
+	if limit <= 0 {
+		return
+	}
+	deadline := time.Now().Add(-limit).UnixNano()
+	var expired []*channel
+	c.mu.Lock()
+	for _, ch := range c.mu.chans {
+		if at := ch.unacked.oldest(); at != 0 && at < deadline && !ch.released && !ch.timedOut {
+			ch.timedOut = true
+			c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, ch.num, &amqpwire.ChannelClose{
+				ReplyCode: amqpwire.PreconditionFailed,
+				ReplyText: replyText(fmt.Sprintf("PRECONDITION_FAILED - delivery acknowledgement on channel %d timed out. "+
+					"Timeout value used: %d ms. This timeout value can be configured, see consumers doc guide to learn more",
+					ch.num, limit.Milliseconds())),
+			})
+			expired = append(expired, ch)
+		}
+	}
+	c.mu.Unlock()
+	for _, ch := range expired {
+		ch.release()
+	}
 }
 
 // drainAfterWriteError waits for the reader's teardown after the socket
@@ -232,13 +265,14 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 		return
 	}
 	rs := c.receiptBuf[:0]
+	now := time.Now().UnixNano()
 	for i := range ds {
 		d := &ds[i]
 		ch.nextTag++
 		if k.noAck {
 			rs = append(rs, d.Receipt)
 		} else {
-			ch.unacked.push(unacked{tag: ch.nextTag, group: k.group(), receipt: d.Receipt, k: k})
+			ch.unacked.push(unacked{tag: ch.nextTag, group: k.group(), receipt: d.Receipt, k: k, at: now})
 		}
 		c.mu.out = appendDeliver(c.mu.out, ch.num, k.tag, ch.nextTag, d)
 		c.mu.out = appendContent(c.mu.out, ch.num, &d.Message, c.frameMax)
