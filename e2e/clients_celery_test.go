@@ -47,9 +47,12 @@ func TestCeleryWorkerRPCResults(t *testing.T) {
 	assert.Equal(t, want, out["results"], "add(i, i) for i in 0..99")
 }
 
+// celeryWorkerLifetime is the most a worker may live, however the test ends.
+const celeryWorkerLifetime = 2 * time.Minute
+
 // startCeleryWorker starts a Celery worker in its own process group, logging
 // into the test and stopped at cleanup: a warm shutdown (SIGTERM) first,
-// then SIGKILL to the group.
+// then SIGKILL to the group. It is killed after celeryWorkerLifetime anyway.
 func startCeleryWorker(t *testing.T, env []string, queue string) {
 	t.Helper()
 	cmd := exec.Command(debianPython, "-m", "celery", "-A", "celery_tasks", "worker",
@@ -65,7 +68,11 @@ func startCeleryWorker(t *testing.T, env []string, queue string) {
 		_ = cmd.Wait()
 		close(exited)
 	}()
+	deadline := time.AfterFunc(celeryWorkerLifetime, func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
 	t.Cleanup(func() {
+		deadline.Stop()
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
