@@ -379,3 +379,39 @@ func TestConnectionNameInAdminAPI(t *testing.T) {
 	assert.Equal(t, props["product"], found.ClientProperties["product"])
 	assert.NotEmpty(t, found.Name)
 }
+
+// TestDeadConsumerMessagesReturn: a consumer holding unacked messages stops
+// talking; once the server gives up on its heartbeats, the messages are
+// ready again for others.
+func TestDeadConsumerMessagesReturn(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	setup := b.channel()
+	q := declareQueue(t, b, setup, "q", nil)
+	publishConfirmedKeys(t, setup, "", []string{q, q, q}, body("1"), body("2"), body("3"))
+
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 1)
+	r.openChannel(1)
+	r.send(1, method(60, 20, u16(0), shortStr(q), shortStr("silent"), []byte{0}, u32(0)))
+	r.expectMethod(1, 60, 21)
+	for i := 0; i < 3; i++ {
+		r.expectMethod(1, 60, 60)
+		r.next() // header
+		r.next() // body
+	}
+	messages, consumers := queueState(t, setup, q)
+	assert.Equal(t, 0, messages)
+	assert.Equal(t, 1, consumers)
+	// Silence: no heartbeats, no acks. The socket stays open on our side.
+	var ready int
+	returned := assert.Eventually(t, func() bool {
+		ready, consumers = queueState(t, setup, q)
+		return ready == 3 && consumers == 0
+	}, 8*time.Second, 50*time.Millisecond)
+	require.True(t, returned, "ready %d, consumers %d", ready, consumers)
+	d, ok, err := setup.Get(q, true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, d.Redelivered)
+}
