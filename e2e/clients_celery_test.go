@@ -91,6 +91,7 @@ func runCeleryClient(t *testing.T, env []string) map[string]any {
 	cmd := exec.CommandContext(runCtx, debianPython, clientScript("celery_client.py"))
 	cmd.Dir = clientScript("")
 	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second // a child holding the pipes must not hang Run
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -198,6 +198,7 @@ func runClientScript(t *testing.T, command ...string) map[string]any {
 	runCtx, cancel := context.WithTimeout(context.Background(), clientScriptTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, command[0], command[1:]...)
+	cmd.WaitDelay = 5 * time.Second // a child holding the pipes must not hang Run
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
