@@ -315,6 +315,10 @@ func (c *conn) closeConnection(pe *protoError) {
 // forceClose closes the connection from the server side with 320
 // CONNECTION_FORCED (broker shutdown, admin API).
 func (c *conn) forceClose(text string) {
+	if !c.opened.Load() {
+		_ = c.nc.Close() // mid-handshake: nothing the client could read as a close
+		return
+	}
 	c.closeConnection(&protoError{code: amqpwire.ConnectionForced, text: text})
 }
 

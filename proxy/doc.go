@@ -71,8 +71,8 @@
 // active=false, basic.recover requeue=false, publish immediate=true and
 // basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED;
 // connection.update-secret answers 540 too. Queue arguments that need the
-// store's help (TTL, max-length, dead-lettering, priorities),
-// consumer_timeout and connection.blocked on store alarms are not built.
+// store's help (TTL, max-length, dead-lettering, priorities) and
+// connection.blocked on store alarms are not built.
 //
 // # Errors
 //
