@@ -134,6 +134,9 @@ func runMalformedFrames(t *testing.T, cases []malformedFrame) {
 			r.expectConnectionClose(c.code, c.text)
 		})
 	}
+	// Bad input closed only its own connections.
+	_, err := b.channel().QueueDeclare("", false, true, true, false, nil)
+	require.NoError(t, err, "the broker after the malformed frames")
 }
 
 func TestMalformedFrames(t *testing.T) {
