@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"sort"
 	"testing"
 	"time"
@@ -163,12 +162,6 @@ func noDelivery(t *testing.T, deliveries <-chan amqp.Delivery, wait time.Duratio
 		}
 	case <-time.After(wait):
 	}
-}
-
-// isClosedErr tells whether err says the channel or connection is closed.
-func isClosedErr(err error) bool {
-	var amqpErr *amqp.Error
-	return errors.Is(err, amqp.ErrClosed) || errors.As(err, &amqpErr)
 }
 
 // shortstr is a reply text as RabbitMQ sends it: cut to 252 bytes and
