@@ -398,6 +398,18 @@ func TestSessionsAdmin(t *testing.T) {
 	require.Equal(t, "sq", cons[0].Queue)
 	require.Equal(t, uint16(7), cons[0].PrefetchCount)
 
+	require.NoError(t, ch.Publish("", "nosuch", false, false, amqp.Publishing{}))
+	_, pch := ts.channel(t)
+	_, err = pch.QueueDeclare("purgeme", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, pch.Publish("", "purgeme", false, false, amqp.Publishing{Body: []byte("x")}))
+	require.NoError(t, syncCh(pch))
+	require.NoError(t, ts.PurgeQueue("/", "purgeme"))
+	st, ok := ts.QueueStats("/", "purgeme")
+	require.True(t, ok)
+	require.Zero(t, st.Ready)
+	require.Error(t, ts.PurgeQueue("/", "nosuch"))
+
 	closed := c.NotifyClose(make(chan *amqp.Error, 1))
 	require.True(t, ts.CloseConnection(conns[0].Name, "bye"))
 	select {
@@ -407,7 +419,7 @@ func TestSessionsAdmin(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("not closed")
 	}
-	require.Eventually(t, func() bool { return len(ts.Connections()) == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(ts.Connections()) == 1 }, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestAdminChangesReachLiveConnections(t *testing.T) {
