@@ -216,3 +216,37 @@ func TestMessageSizeLimit(t *testing.T) {
 	assert.Equal(t, uint16(406), code)
 	assert.Equal(t, "PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728", text)
 }
+
+// TestAdminExchangeDeleteReachesLiveConnections: after the admin API
+// deletes an exchange, a live channel publishing to it is closed with 404.
+func TestAdminExchangeDeleteReachesLiveConnections(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeFanout, nil)
+	publishConfirmed(t, ch, x, body("before"))
+
+	status, out := api(t, b, http.MethodDelete, "/api/exchanges/%2F/"+url.PathEscape(x), nil)
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	start := time.Now()
+	var closedErr *amqp.Error
+	for closedErr == nil && time.Since(start) < 5*time.Second {
+		ch := freshChannel(t, conn)
+		closed := ch.NotifyClose(make(chan *amqp.Error, 1))
+		require.NoError(t, ch.Confirm(false))
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), x, "", false, false, body("after"))
+		if err == nil {
+			_, _ = dc.WaitContext(ctx(t))
+		}
+		select {
+		case closedErr = <-closed:
+		case <-time.After(100 * time.Millisecond):
+			ch.Close()
+		}
+	}
+	require.NotNil(t, closedErr, "publishing to the deleted exchange kept working")
+	assert.Less(t, time.Since(start), within)
+	assert.Equal(t, amqp.NotFound, closedErr.Code)
+	assert.Equal(t, "NOT_FOUND - no exchange '"+x+"' in vhost '/'", closedErr.Reason)
+}
