@@ -64,7 +64,8 @@ type namespace struct {
 		scratch   []byte
 		loaded    Message // the record loadLocked read last, in scratch
 		appends   uint64
-		onDrop    func() // store-level bookkeeping, set by the store
+		recent    timeSteps // tail positions over the last seconds
+		onDrop    func()    // store-level bookkeeping, set by the store
 	}
 }
 
@@ -138,6 +139,7 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 		}
 	}
 	if n.mu.appends++; n.mu.appends%retainEvery == 0 {
+		n.mu.recent.note(n.now(), pos)
 		if err := n.housekeepLocked(); err != nil {
 			return pos, err
 		}

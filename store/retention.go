@@ -1,13 +1,50 @@
 package store
 
+import "time"
+
 // retainEvery is how many appends pass between retention checks.
 const retainEvery = 4096
+
+// retainGrace keeps records this young even when no group takes them yet:
+// a binding that proxies already route under may reach the store a moment
+// after the first records it takes.
+const retainGrace = 10 * time.Second
+
+// timeSteps remembers, about once a second, the log tail at that time, in
+// a small ring: the position before which every record is older than a
+// given age.
+type timeSteps struct {
+	at  [16]time.Time
+	pos [16]Position
+	n   int
+}
+
+func (s *timeSteps) note(now time.Time, tail Position) {
+	if s.n > 0 && now.Sub(s.at[(s.n-1)%len(s.at)]) < time.Second {
+		return
+	}
+	s.at[s.n%len(s.at)], s.pos[s.n%len(s.at)] = now, tail
+	s.n++
+}
+
+// before returns a position below which every record was appended before
+// t (0 when not known).
+func (s *timeSteps) before(t time.Time) Position {
+	var p Position
+	for i := max(0, s.n-len(s.at)); i < s.n; i++ {
+		if s.at[i%len(s.at)].After(t) {
+			break
+		}
+		p = s.pos[i%len(s.at)]
+	}
+	return p
+}
 
 // floorLocked returns the lowest position any group may still need: its
 // oldest pending message, or the next record of its topics at or after its
 // cursor (an idle group whose topics saw nothing new pins nothing).
 func (n *namespace) floorLocked() (Position, error) {
-	floor := n.be.tail()
+	floor := min(n.be.tail(), n.mu.recent.before(n.now().Add(-retainGrace)))
 	for _, g := range n.mu.groups {
 		for p := range g.pending {
 			floor = min(floor, p)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ func TestRetention(t *testing.T) {
 	dir := t.TempDir()
 	opts := fileOptions(dir)
 	opts.SegmentSize = 16 << 10
+	opts.Now = tickingClock(10 * time.Millisecond) // retention's grace passes
 	s, err := store.Open(opts)
 	require.NoError(t, err)
 	defer s.Close()
@@ -51,7 +53,7 @@ func TestRetention(t *testing.T) {
 	}
 	drain := func() {
 		for {
-			ds, err := ns.Pop(1, 1, 500, time.Minute)
+			ds, err := ns.Pop(1, 1, 500, 24*time.Hour)
 			require.NoError(t, err)
 			if len(ds) == 0 {
 				return
@@ -63,7 +65,7 @@ func TestRetention(t *testing.T) {
 	}
 	// Hold one message unacked: nothing after it may go.
 	appendN(10)
-	held, err := ns.Pop(1, 2, 1, time.Minute)
+	held, err := ns.Pop(1, 2, 1, 24*time.Hour)
 	require.NoError(t, err)
 	drain()
 	appendN(3 * 4096)
@@ -101,3 +103,15 @@ func TestRetention(t *testing.T) {
 
 // entryBytes is the size of an index entry (doc.go).
 const entryBytes = 56
+
+// tickingClock is a clock that moves on by step every time it is read.
+func tickingClock(step time.Duration) func() time.Time {
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(step)
+		return now
+	}
+}
