@@ -122,7 +122,10 @@ func fieldValue(d *decoder, depth int, build bool) any {
 		if v := d.long(); build {
 			return v
 		}
-	case 'l':
+	case 'l', 'L':
+		// 'L' is not in RabbitMQ's table grammar, but py-amqp (kombu,
+		// Celery) writes signed 64-bit integers with it and RabbitMQ
+		// passes such headers through, so it decodes as 'l' does.
 		if v := d.longlong(); build {
 			return int64(v)
 		}

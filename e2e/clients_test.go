@@ -323,3 +323,19 @@ func jsonValue(t *testing.T, v any) any {
 	require.NoError(t, json.Unmarshal(raw, &out))
 	return out
 }
+
+// TestClientKombuInt64Header publishes with kombu a header beyond 32 bits,
+// which py-amqp writes with the field type 'L' rather than 'l': RabbitMQ
+// 3.10 passes it through and kombu reads it back.
+func TestClientKombuInt64Header(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	queue := uniqueName(t, "q")
+	deleteQueueAtCleanup(b, queue)
+	out := runClientScript(t, debianPython, clientScript("client_kombu.py"),
+		clientURL(b.URL), queue, "big")
+	want := expectedDelivery(clientCase{headers: baseHeaders(map[string]any{"big": big, "float": 1.5})}, "one", queue)
+	want["confirmed"] = true
+	want["redelivered"] = false
+	assert.Equal(t, jsonValue(t, want), out)
+}
