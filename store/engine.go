@@ -13,7 +13,8 @@ import (
 type backend interface {
 	// append encodes msg at the end of the log.
 	append(msg *Message) (Position, int, error)
-	// read returns the record at pos (size bytes), reusing dst.
+	// read returns size bytes from pos (one record or several that follow
+	// each other), reusing dst.
 	read(pos Position, size uint32, dst []byte) ([]byte, error)
 	tail() Position
 	// head is the first position still readable.
@@ -65,7 +66,6 @@ type namespace struct {
 		loaded    Message // the record loadLocked read last, in scratch
 		appends   uint64
 		recent    timeSteps // tail positions over the last seconds
-		onDrop    func()    // store-level bookkeeping, set by the store
 	}
 }
 
