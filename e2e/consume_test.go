@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -599,5 +600,43 @@ func TestConcurrentPublishersAndConsumers(t *testing.T) {
 	case s := <-got:
 		t.Fatalf("extra delivery of %s", s.id)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestCancelNotifyOnlyWhenAnnounced: the server sends basic.cancel for a
+// deleted queue only to clients that announced consumer_cancel_notify.
+func TestCancelNotifyOnlyWhenAnnounced(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	capabilities := func(on bool) []byte {
+		flag := byte(0)
+		if on {
+			flag = 1
+		}
+		field := append(append(shortStr("consumer_cancel_notify"), 't'), flag)
+		inner := append(u32(uint32(len(field))), field...)
+		outer := append(append(shortStr("capabilities"), 'F'), inner...)
+		return append(u32(uint32(len(outer))), outer...)
+	}
+	for _, announced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("announced=%v", announced), func(t *testing.T) {
+			setup := b.channel()
+			q := declareQueue(t, b, setup, "q", nil)
+			r := dialRaw(t, b)
+			r.handshakeWith(capabilities(announced), 0, 0, 0)
+			r.openChannel(1)
+			r.send(1, method(60, 20, u16(0), shortStr(q), shortStr("c"), []byte{0}, u32(0)))
+			r.expectMethod(1, 60, 21)
+			_, err := setup.QueueDelete(q, false, false, false)
+			require.NoError(t, err)
+			if announced {
+				f := r.expectMethod(1, 60, 30)
+				assert.Equal(t, "c", string(f.payload[5:5+int(f.payload[4])]), "cancelled consumer tag")
+			}
+			// Either way the channel stays open: a round trip succeeds.
+			r.send(1, method(50, 10, u16(0), shortStr(""), []byte{0x08}, u32(0))) // exclusive server-named queue
+			r.expectMethod(1, 50, 11)
+			r.close()
+		})
 	}
 }

@@ -161,9 +161,15 @@ type tune struct {
 // limits (0 takes the server's) and opens vhost "/".
 func (r *rawConn) handshake(channelMax uint16, frameMax uint32, heartbeat uint16) tune {
 	r.t.Helper()
+	return r.handshakeWith(u32(0), channelMax, frameMax, heartbeat)
+}
+
+// handshakeWith is handshake with the given encoded client-properties table.
+func (r *rawConn) handshakeWith(clientProps []byte, channelMax uint16, frameMax uint32, heartbeat uint16) tune {
+	r.t.Helper()
 	r.write([]byte("AMQP\x00\x00\x09\x01"))
 	r.expectMethod(0, 10, 10)
-	r.send(0, method(10, 11, u32(0), shortStr("PLAIN"), longStr("\x00guest\x00guest"), shortStr("en_US")))
+	r.send(0, method(10, 11, clientProps, shortStr("PLAIN"), longStr("\x00guest\x00guest"), shortStr("en_US")))
 	f := r.expectMethod(0, 10, 30)
 	p := f.payload[4:]
 	offer := tune{binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:]), binary.BigEndian.Uint16(p[6:])}
