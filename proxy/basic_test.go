@@ -529,3 +529,26 @@ func TestConsumerTimeout(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, d.Redelivered)
 }
+
+// TestBacklogLargerThanOneWrite drains a no-ack backlog of large messages,
+// several outbound high-water marks deep, without waiting for new
+// publishes.
+func TestBacklogLargerThanOneWrite(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("deep", false, false, false, false, nil)
+	require.NoError(t, err)
+	body := make([]byte, 64<<10)
+	const n = 64 // 4 MiB: several high-water marks
+	for i := 0; i < n; i++ {
+		require.NoError(t, ch.Publish("", "deep", false, false, amqp.Publishing{Body: body}))
+	}
+	require.NoError(t, syncCh(ch))
+	ds, err := ch.Consume("deep", "", true, false, false, false, nil)
+	require.NoError(t, err)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		recv(t, ds)
+	}
+	require.Less(t, time.Since(start), 2*time.Second, "no stall waiting for the poll tick")
+}

@@ -51,6 +51,9 @@ func (ch *channel) basicQos(m *amqpwire.BasicQos) error {
 	c.mu.Lock()
 	if m.Global {
 		ch.global = m.PrefetchCount
+		for _, k := range ch.order {
+			k.blocked.Store(k.creditLocked() <= 0) // the channel's limit moved
+		}
 	} else {
 		ch.prefetch = m.PrefetchCount
 	}

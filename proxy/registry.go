@@ -30,6 +30,8 @@ type consumer struct {
 	prefetch uint16 // 0: unlimited
 	inFlight int    // unacked plus reserved
 	gone     bool   // cancelled or channel closed
+	avgSize  int    // running average body size, to size pump batches
+	sized    bool   // avgSize has seen a message
 }
 
 func (k *consumer) group() store.GroupID { return store.GroupID(k.queue.ID) }

@@ -187,9 +187,13 @@ type pumpItem struct {
 // queues them as basic.deliver. It reports whether more may be waiting.
 func (c *conn) pump() (more bool) {
 	c.mu.Lock()
-	if c.mu.closing || len(c.mu.out) > pumpHighWater {
+	if c.mu.closing {
 		c.mu.Unlock()
 		return false
+	}
+	if len(c.mu.out) > pumpHighWater {
+		c.mu.Unlock()
+		return true // write first, then pump again
 	}
 	work := c.pumpWork[:0]
 	for _, ch := range c.mu.chans {
@@ -200,6 +204,11 @@ func (c *conn) pump() (more bool) {
 			n := k.creditLocked()
 			if n <= 0 || !k.ready.Load() {
 				continue
+			}
+			if !k.sized {
+				n = 1 // learn the message size before taking a batch
+			} else if k.avgSize > 0 { // large messages: fewer per batch
+				n = max(1, min(n, pumpHighWater/k.avgSize))
 			}
 			k.ready.Store(false)
 			if !k.noAck {
@@ -212,6 +221,12 @@ func (c *conn) pump() (more bool) {
 	c.pumpWork = work
 	c.mu.Unlock()
 	for _, w := range work {
+		if c.outboundFull() {
+			c.deliver(w, nil) // gives the reserved credit back
+			w.k.ready.Store(true)
+			more = true
+			continue
+		}
 		if c.srv.subs.outranked(w.k) {
 			c.deliver(w, nil)
 			w.k.ready.Store(true) // served once the higher consumers block
@@ -229,6 +244,14 @@ func (c *conn) pump() (more bool) {
 	}
 	clear(work)
 	return more
+}
+
+// outboundFull reports whether the outbound buffer is past the high-water
+// mark.
+func (c *conn) outboundFull() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.mu.out) > pumpHighWater
 }
 
 // creditLocked is how many messages k may receive now.
@@ -268,6 +291,8 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 	now := time.Now().UnixNano()
 	for i := range ds {
 		d := &ds[i]
+		k.avgSize = (3*k.avgSize + len(d.Message.Body)) / 4
+		k.sized = true
 		ch.nextTag++
 		if k.noAck {
 			rs = append(rs, d.Receipt)
