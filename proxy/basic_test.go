@@ -552,3 +552,37 @@ func TestBacklogLargerThanOneWrite(t *testing.T) {
 	}
 	require.Less(t, time.Since(start), 2*time.Second, "no stall waiting for the poll tick")
 }
+
+// TestRoundRobin: consumers sharing a queue on one connection take turns,
+// one message each per pump round. (Across connections the writers race,
+// so the split is only roughly even.)
+func TestRoundRobin(t *testing.T) {
+	ts := startServer(t)
+	c, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("rr", false, false, false, false, nil)
+	require.NoError(t, err)
+	c1, err := c.Channel()
+	require.NoError(t, err)
+	c2, err := c.Channel()
+	require.NoError(t, err)
+	d1, err := c1.Consume("rr", "", true, false, false, false, nil)
+	require.NoError(t, err)
+	d2, err := c2.Consume("rr", "", true, false, false, false, nil)
+	require.NoError(t, err)
+	const n = 200
+	for i := 0; i < n; i++ {
+		require.NoError(t, ch.Publish("", "rr", false, false, amqp.Publishing{Body: []byte("x")}))
+	}
+	got := [2]int{}
+	for got[0]+got[1] < n {
+		select {
+		case <-d1:
+			got[0]++
+		case <-d2:
+			got[1]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stalled at %v", got)
+		}
+	}
+	require.InDelta(t, n/2, got[0], n/4, "split %v", got)
+}

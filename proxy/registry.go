@@ -60,7 +60,13 @@ type queueSubs struct {
 	// mixed reports consumers of different priorities (x-priority): only
 	// then does the pump check for higher-priority consumers with credit.
 	mixed atomic.Bool
+	// count mirrors len(consumers) for readers without registry.mu.
+	count atomic.Int32
 }
+
+// shared reports whether more than one consumer of this proxy reads the
+// queue.
+func (qs *queueSubs) shared() bool { return qs != nil && qs.count.Load() > 1 }
 
 func newRegistry(s *Server) *registry {
 	r := &registry{srv: s}
@@ -88,6 +94,7 @@ func (r *registry) add(k *consumer, m amqpwire.Method) error {
 		go r.watch(qs, notify)
 	}
 	qs.consumers = append(qs.consumers, k)
+	qs.count.Store(int32(len(qs.consumers)))
 	if qs.consumers[0].priority != k.priority {
 		qs.mixed.Store(true)
 	}
@@ -162,6 +169,7 @@ func (r *registry) remove(k *consumer) (last bool) {
 			break
 		}
 	}
+	qs.count.Store(int32(len(qs.consumers)))
 	if len(qs.consumers) > 0 {
 		return false
 	}

@@ -42,7 +42,7 @@ func (c *conn) writeLoop() {
 			c.checkConsumerTimeouts()
 		}
 		for {
-			more := c.pump()
+			more := c.pumpRounds()
 			c.mu.Lock()
 			c.flushConfirmsLocked()
 			buf := c.mu.out
@@ -177,6 +177,25 @@ func (c *conn) flushConfirmsLocked() {
 	c.mu.confirmDirty = c.mu.confirmDirty[:0]
 }
 
+// maxPumpRounds bounds the pump rounds gathered into one write.
+const maxPumpRounds = 64
+
+// pumpRounds pumps until nothing is ready, the outbound buffer is past its
+// high-water mark or maxPumpRounds rounds ran: consumers sharing a queue
+// take one message per round (RabbitMQ's round-robin), and the rounds
+// still leave in one write.
+func (c *conn) pumpRounds() bool {
+	for i := 0; i < maxPumpRounds; i++ {
+		if !c.pump() {
+			return false
+		}
+		if c.outboundFull() {
+			return true
+		}
+	}
+	return true
+}
+
 // pumpItem is one consumer to pop for, with the credit reserved for it.
 type pumpItem struct {
 	k   *consumer
@@ -205,8 +224,8 @@ func (c *conn) pump() (more bool) {
 			if n <= 0 || !k.ready.Load() {
 				continue
 			}
-			if !k.sized {
-				n = 1 // learn the message size before taking a batch
+			if !k.sized || k.subs.shared() {
+				n = 1 // learn the message size first; share a queue round-robin
 			} else if k.avgSize > 0 { // large messages: fewer per batch
 				n = max(1, min(n, pumpHighWater/k.avgSize))
 			}
