@@ -47,6 +47,25 @@
 // requeue, purge and rebinding (which recounts only the records whose
 // verdict can change).
 //
+// # Expiry and dead letters
+//
+// A record's deadline is the earlier of its ExpiresAt and, for a group
+// with a MessageTTL, Timestamp+MessageTTL; it is fixed when the group takes
+// the record, so a requeued message keeps it. Expiry happens at the head
+// only, as in RabbitMQ (expiry.go): Pop gives up expired records instead of
+// delivering them, and one timer per group, armed for the deadline of the
+// head, gives up the expired head when nobody pops. To know the head's
+// deadline the timer parks the next record of the cursor in the requeued
+// set, undelivered; the backlog behind a live head is never scanned. A
+// given-up message (expired, or Nack without requeue) is finished like an
+// ack, or, when GroupConfig.DeadLetters is set, waits in the group's dead
+// list (pinning its segment, counted neither ready nor unacked) until
+// TakeDead reads and finishes it; GroupConfig.OnDead is called after the
+// lock is released when the list becomes non-empty. Dead-lettering is at
+// most once, as RabbitMQ's classic queues: a crash after TakeDead and
+// before the caller republished loses the message, and a crash before
+// TakeDead makes it ready again (and expire again).
+//
 // # Commit log
 //
 // Segments log/%020d.log are named by the position of their first byte;

@@ -66,6 +66,9 @@ type namespace struct {
 		loaded    Message // the record loadLocked read last, in scratch
 		appends   uint64
 		recent    timeSteps // tail positions over the last seconds
+		// fire holds dead-letter callbacks to run once the lock is
+		// released (unlockFire).
+		fire []func()
 	}
 }
 
@@ -152,6 +155,9 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 		if ok {
 			g.stats.Ready++
 			g.stats.ReadyBytes += uint64(e.bodyLen)
+			if d := g.ttl.deadline(&e); d != 0 {
+				n.noteDeadlineLocked(g, d)
+			}
 			if e.flags&FlagPersistent != 0 {
 				g.owed++
 				g.owedBytes += uint64(e.bodyLen)
@@ -307,6 +313,9 @@ func (n *namespace) closeLocked() {
 	n.mu.closed = true
 	if n.mu.timer != nil {
 		n.mu.timer.Stop()
+	}
+	for _, g := range n.mu.groups {
+		g.ttl.stop()
 	}
 }
 

@@ -30,6 +30,12 @@ type inflight struct {
 	gen        uint16 // deliveries so far, in the receipt
 	requeued   bool
 	persistent bool
+	// expires is the deadline in Unix ms (0: none), fixed when taken.
+	expires int64
+	// peeked: taken from the cursor by the expiry check and parked in the
+	// requeued set, never delivered; redeliv is its redelivered flag.
+	peeked, redeliv bool
+	dead            bool // given up, waiting in the group's dead list
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -57,6 +63,7 @@ type group struct {
 	owed, owedBytes uint64
 	memo            memo
 	notify          chan struct{}
+	ttl             ttlState
 }
 
 const maxEndedBindings = 64
@@ -75,7 +82,7 @@ func (g *group) signal() {
 // EnsureGroup implements Namespace.
 func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlockFire()
 	if err := n.checkLocked(); err != nil {
 		return err
 	}
@@ -85,13 +92,23 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 		}
 	}
 	if g := n.mu.groups[id]; g != nil {
-		return n.updateGroupLocked(g, cfg)
+		g.ttl.configure(cfg)
+		if err := n.updateGroupLocked(g, cfg); err != nil {
+			return err
+		}
+		n.checkHeadLocked(g)
+		return nil
 	}
-	return n.createGroupLocked(id, cfg)
+	if err := n.createGroupLocked(id, cfg); err != nil {
+		return err
+	}
+	n.checkHeadLocked(n.mu.groups[id])
+	return nil
 }
 
 func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	g := newGroup(id, cfg.Durable)
+	g.ttl.configure(cfg)
 	minFrom := ^uint64(0)
 	for _, b := range cfg.Bindings {
 		g.bindings = append(g.bindings, n.newBindingLocked(b))
@@ -430,8 +447,9 @@ func (n *namespace) DropGroup(id GroupID) error {
 		}
 	}
 	n.detachLocked(g)
+	g.ttl.stop()
 	for p, in := range g.pending {
-		if !in.requeued {
+		if !in.requeued && !in.dead {
 			n.unholdLocked(in.owner, g.id, p)
 		}
 	}

@@ -18,14 +18,17 @@ func (r Receipt) split() (Position, uint16) { return Position(r >> 16), uint16(r
 // Pop implements Namespace.
 func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) ([]Delivery, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlockFire()
 	g, err := n.groupLocked(id)
 	if err != nil || max <= 0 {
 		return nil, err
 	}
 	now := n.now()
 	n.expireLocked(now)
-	picked, err := n.pickLocked(g, max)
+	picked, err := n.pickLocked(g, max, now.UnixMilli())
+	if g.ttl.watching {
+		defer n.checkHeadLocked(g)
+	}
 	if err != nil && len(picked) == 0 {
 		return nil, err
 	}
@@ -63,16 +66,23 @@ type pick struct {
 
 // pickLocked chooses up to max messages: requeued ones first, lowest
 // position first, then from the cursor.
-func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
+func (n *namespace) pickLocked(g *group, max int, now int64) ([]pick, error) {
 	var picked []pick
 	for len(picked) < max && len(g.requeue) > 0 {
 		p := g.requeue.pop()
 		in := g.pending[p]
+		if expired(in.expires, now) {
+			if err := n.giveUpLocked(g, in, DeadExpired, true); err != nil {
+				return picked, err
+			}
+			continue
+		}
 		in.gen++
-		picked = append(picked, pick{in, true})
+		picked = append(picked, pick{in, !in.peeked || in.redeliv})
+		in.peeked = false
 	}
 	if len(g.cursors) == 1 && g.skip.len() == 0 {
-		return n.scanOneLocked(g, picked, max)
+		return n.scanOneLocked(g, picked, max, now)
 	}
 	for len(picked) < max {
 		e, err := n.nextLocked(g)
@@ -92,21 +102,34 @@ func (n *namespace) pickLocked(g *group, max int) ([]pick, error) {
 		if !take {
 			continue
 		}
-		picked = append(picked, n.takeLocked(g, e))
+		if picked, err = n.takeLiveLocked(g, e, picked, now); err != nil {
+			return picked, err
+		}
 	}
 	return picked, nil
 }
 
+// takeLiveLocked takes e and appends it to picked, or gives it up when it
+// expired.
+func (n *namespace) takeLiveLocked(g *group, e *entry, picked []pick, now int64) ([]pick, error) {
+	p := n.takeLocked(g, e)
+	if expired(p.in.expires, now) {
+		return picked, n.giveUpLocked(g, p.in, DeadExpired, true)
+	}
+	return append(picked, p), nil
+}
+
 // takeLocked makes e pending in g.
 func (n *namespace) takeLocked(g *group, e *entry) pick {
-	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1, persistent: e.flags&FlagPersistent != 0}
+	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1,
+		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e)}
 	g.pending[e.pos] = in
 	return pick{in, e.pos < g.redeliverBelow}
 }
 
 // scanOneLocked is the scan of a group reading one topic with nothing to
 // skip: it walks the cursor's buffered entries in place.
-func (n *namespace) scanOneLocked(g *group, picked []pick, limit int) ([]pick, error) {
+func (n *namespace) scanOneLocked(g *group, picked []pick, limit int, now int64) ([]pick, error) {
 	c := g.cursors[0]
 	for len(picked) < limit {
 		if e, err := c.head(); err != nil || e == nil {
@@ -139,7 +162,11 @@ func (n *namespace) scanOneLocked(g *group, picked []pick, limit int) ([]pick, e
 				return picked, err
 			}
 			if take {
-				picked = append(picked, n.takeLocked(g, e))
+				if picked, err = n.takeLiveLocked(g, e, picked, now); err != nil {
+					c.ord += int64(i + 1)
+					g.cursor = e.pos + 1
+					return picked, err
+				}
 				if len(picked) == limit {
 					c.ord += int64(i + 1)
 					g.cursor = e.pos + 1
@@ -201,6 +228,9 @@ func (n *namespace) requeueLocked(g *group, in *inflight) {
 	g.stats.UnackedBytes -= uint64(in.bodyLen)
 	g.stats.Ready++
 	g.stats.ReadyBytes += uint64(in.bodyLen)
+	if in.expires != 0 {
+		n.armTTLLocked(g, in.expires)
+	}
 	g.signal()
 }
 
@@ -210,7 +240,7 @@ func heldLocked(g *group, receipts []Receipt) ([]*inflight, error) {
 	for _, r := range receipts {
 		p, gen := r.split()
 		in := g.pending[p]
-		if in == nil || in.requeued || in.gen != gen {
+		if in == nil || in.requeued || in.dead || in.gen != gen {
 			return nil, fmt.Errorf("%w: %d in group %d", ErrBadReceipt, r, g.id)
 		}
 		ins = append(ins, in)
@@ -239,27 +269,13 @@ func (n *namespace) finishLocked(id GroupID, receipts []Receipt) error {
 		if g.pending[in.pos] == nil {
 			continue // the same receipt twice in one call
 		}
-		delete(g.pending, in.pos)
 		n.unholdLocked(in.owner, g.id, in.pos)
 		g.stats.Unacked--
 		g.stats.UnackedBytes -= uint64(in.bodyLen)
-		if in.persistent {
-			g.owed--
-			g.owedBytes -= uint64(in.bodyLen)
-		}
+		n.dropPendingLocked(g, in)
 		done = append(done, in)
 	}
-	if !g.durable {
-		return nil
-	}
-	if err := n.be.saveAcks(g, done); err != nil {
-		return err
-	}
-	g.acks += len(done)
-	if g.acks >= checkpointEvery {
-		return n.be.saveCheckpoint(g)
-	}
-	return nil
+	return n.saveDoneLocked(g, done)
 }
 
 // checkpointEvery bounds the acked positions a recovery replays per group.
@@ -268,17 +284,27 @@ const checkpointEvery = 4096
 // Nack implements Namespace.
 func (n *namespace) Nack(id GroupID, requeue bool, receipts ...Receipt) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !requeue {
-		return n.finishLocked(id, receipts)
-	}
+	defer n.unlockFire()
 	g, err := n.groupLocked(id)
 	if err != nil {
 		return err
 	}
+	if !requeue && !g.ttl.deadOn {
+		return n.finishLocked(id, receipts)
+	}
 	ins, err := heldLocked(g, receipts)
 	if err != nil {
 		return err
+	}
+	if !requeue {
+		for _, in := range ins {
+			if !in.dead {
+				if err := n.giveUpLocked(g, in, DeadRejected, false); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	for _, in := range ins {
 		if in.requeued {

@@ -98,6 +98,53 @@ type GroupConfig struct {
 	// RabbitMQ.
 	Bindings []Binding
 	Revision uint64
+	// MessageTTL, when HasMessageTTL, caps the life of every record of the
+	// group at Timestamp+MessageTTL (x-message-ttl); a record's own
+	// ExpiresAt applies as well, the earlier deadline wins. Expiry happens
+	// at the head only, as in RabbitMQ: an expired record is never
+	// delivered, and one timer per group drops (or dead-letters) the head
+	// when its deadline passes. A requeued message keeps its deadline.
+	MessageTTL    time.Duration
+	HasMessageTTL bool
+	// DeadLetters keeps what the group gives up (expired at the head,
+	// Nack without requeue) for TakeDead instead of dropping it.
+	DeadLetters bool
+	// OnDead, when set, is called whenever dead letters became available
+	// to TakeDead. It runs on a store goroutine after the store's locks
+	// are released and must not block. It is not persisted.
+	OnDead func()
+}
+
+// DeadReason says why a group gave a message up (RabbitMQ's x-death
+// reason).
+type DeadReason uint8
+
+// Dead-letter reasons.
+const (
+	DeadRejected DeadReason = iota + 1 // Nack without requeue
+	DeadExpired                        // its deadline passed at the head
+	DeadMaxLen                         // dropped from the head by a length limit
+)
+
+// String returns the reason as RabbitMQ names it in x-death.
+func (r DeadReason) String() string {
+	switch r {
+	case DeadRejected:
+		return "rejected"
+	case DeadExpired:
+		return "expired"
+	case DeadMaxLen:
+		return "maxlen"
+	}
+	return "unknown"
+}
+
+// DeadLetter is a message a group gave up, with the reason. Message's
+// slices are owned by the DeadLetter.
+type DeadLetter struct {
+	Position Position
+	Reason   DeadReason
+	Message  Message
 }
 
 // Delivery is one popped message. Message's slices stay valid until the
@@ -169,6 +216,11 @@ type Namespace interface {
 	Purge(id GroupID) (uint64, error)
 	// Stats returns the group's exact counts.
 	Stats(id GroupID) (GroupStats, error)
+	// TakeDead removes and returns up to max dead letters of a group with
+	// GroupConfig.DeadLetters, oldest first. They are finished for good
+	// when returned (at most once, as RabbitMQ's classic queues
+	// dead-letter): the caller republishes them.
+	TakeDead(id GroupID, max int) ([]DeadLetter, error)
 	// Notify returns a channel that receives a value (capacity one, never
 	// closed) whenever the group may have become non-empty.
 	Notify(id GroupID) (<-chan struct{}, error)

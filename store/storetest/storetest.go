@@ -100,6 +100,12 @@ func Run(t *testing.T, f Factory) {
 		{"WhenDurable", testWhenDurable},
 		{"RetentionKeepsWhatGroupsNeed", testRetention},
 		{"RetentionGraceForLateGroups", testRetentionGrace},
+		{"QueueTTL", testQueueTTL},
+		{"MessageExpiry", testMessageExpiry},
+		{"ExpiryAtHeadOnly", testExpiryAtHeadOnly},
+		{"RequeueKeepsExpiry", testRequeueKeepsExpiry},
+		{"RejectDeadLetters", testRejectDeadLetters},
+		{"RejectWithoutDeadLetters", testRejectWithoutDeadLetters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +121,9 @@ func Run(t *testing.T, f Factory) {
 		runDurable(t, f)
 	}
 }
+
+// farFuture is an ExpiresAt (Unix ms, year 2100) no test reaches.
+const farFuture = 4102444800000
 
 // Msg builds a persistent message.
 func Msg(topic store.TopicID, rev uint64, key, body string) *store.Message {
@@ -158,7 +167,8 @@ func stats(t *testing.T, ns store.Namespace, g store.GroupID) store.GroupStats {
 func testFIFO(t *testing.T, ns store.Namespace) {
 	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1}))
 	m := Msg(10, 1, "k", "hello")
-	m.Priority, m.ExpiresAt, m.Timestamp = 3, 12345, 777
+	// An ExpiresAt in the past would expire it: one far ahead is carried.
+	m.Priority, m.ExpiresAt, m.Timestamp = 3, farFuture, 777
 	ps := appendAll(t, ns, m, Msg(10, 1, "k", "b"), Msg(10, 1, "k", "c"))
 	require.Less(t, ps[0], ps[1])
 	require.Equal(t, store.GroupStats{Ready: 3, ReadyBytes: 7}, stats(t, ns, 1))
@@ -174,7 +184,7 @@ func testFIFO(t *testing.T, ns store.Namespace) {
 	require.Equal(t, "ex", string(d.Message.Exchange))
 	require.Equal(t, "props", string(d.Message.Properties))
 	require.Equal(t, uint8(3), d.Message.Priority)
-	require.Equal(t, int64(12345), d.Message.ExpiresAt)
+	require.Equal(t, int64(farFuture), d.Message.ExpiresAt)
 	require.Equal(t, int64(777), d.Message.Timestamp)
 	require.Equal(t, store.GroupStats{Ready: 2, ReadyBytes: 2, Unacked: 1, UnackedBytes: 5}, stats(t, ns, 1))
 	require.NoError(t, ns.Ack(1, d.Receipt))
