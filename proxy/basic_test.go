@@ -586,3 +586,20 @@ func TestRoundRobin(t *testing.T) {
 	}
 	require.InDelta(t, n/2, got[0], n/4, "split %v", got)
 }
+
+func TestExpiresAt(t *testing.T) {
+	now := time.Now().UnixMilli()
+	for _, tc := range []struct {
+		give string
+		want int64 // offset from now, -1 for none
+	}{
+		{"60000", 60000}, {"0", 0}, {"abc", -1}, {"-1", -1}, {"1.5", -1}, {" 5", -1}, {"", -1},
+	} {
+		got := expiresAt([]byte(tc.give))
+		if tc.want < 0 {
+			require.Zero(t, got, tc.give)
+			continue
+		}
+		require.InDelta(t, now+tc.want, got, 1000, tc.give)
+	}
+}

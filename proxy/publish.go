@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/warren-mq/warren/amqpwire"
 	"github.com/warren-mq/warren/store"
@@ -147,6 +148,9 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 	if persistent {
 		msg.Flags |= store.FlagPersistent
 	}
+	if view.Expiration != nil {
+		msg.ExpiresAt = expiresAt(view.Expiration)
+	}
 	pos, err := c.ns.Append(msg)
 	switch {
 	case errors.Is(err, store.ErrNoTopic):
@@ -230,4 +234,21 @@ func (ch *channel) returnMessage(body []byte) {
 	c.mu.out = appendContent(c.mu.out, ch.num, &m, c.frameMax)
 	c.mu.Unlock()
 	c.signal()
+}
+
+// expiresAt turns a per-message expiration ("60000": milliseconds, a
+// non-negative decimal as RabbitMQ requires) into an absolute deadline in
+// Unix milliseconds; anything else means no deadline.
+func expiresAt(exp []byte) int64 {
+	if len(exp) == 0 || len(exp) > 18 {
+		return 0
+	}
+	var ms int64
+	for _, b := range exp {
+		if b < '0' || b > '9' {
+			return 0
+		}
+		ms = ms*10 + int64(b-'0')
+	}
+	return time.Now().UnixMilli() + ms
 }
