@@ -60,6 +60,7 @@ type exchangeState struct {
 type queueState struct {
 	q  meta.Queue
 	in []*bindingState
+	dl *deadLetterer // set when the queue has a dead-letter exchange
 }
 
 // bindingState is a binding with its compiled filter.
@@ -442,6 +443,7 @@ func (t *topology) ensureJobLocked(vs *vhostState, qs *queueState, rev uint64) g
 	for _, b := range qs.in {
 		t.pathsLocked(vs, cfg, b.b.Source, b.filter, b.b.From, "q:"+b.key, 0, nil)
 	}
+	t.groupArgs(vs, qs, cfg)
 	return groupJob{ns: vs.ns, id: qs.q.ID, cfg: cfg, vhost: vs.name}
 }
 

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Queue arguments as RabbitMQ 3.10 applies them: x-message-ttl and
+// per-message expiration, dead-lettering with the x-death header.
+
+// expiringBody is a message whose body is s and that expires after ms.
+func expiringBody(s, ms string) amqp.Publishing {
+	return amqp.Publishing{Body: []byte(s), Expiration: ms}
+}
+
+// TestQueueArgsMessageTTL: messages older than x-message-ttl are never
+// delivered and leave the queue without anyone consuming; a fresh one is.
+func TestQueueArgsMessageTTL(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "ttl", amqp.Table{"x-message-ttl": int32(100)})
+	publishConfirmedKeys(t, ch, "", []string{q, q}, body("a"), body("b"))
+	eventuallyReady(t, ch, q, 0)
+	_, ok, err := ch.Get(q, true)
+	require.NoError(t, err)
+	assert.False(t, ok, "an expired message was delivered")
+	publishConfirmedKeys(t, ch, "", []string{q}, body("c"))
+	assert.Equal(t, []string{"c"}, drain(t, ch, q))
+}
+
+// TestQueueArgsPerMessageExpiration: the expiration property; expired
+// messages are skipped, live ones delivered in order.
+func TestQueueArgsPerMessageExpiration(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "exp", nil)
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q},
+		expiringBody("a", "30"), body("b"), expiringBody("c", "30"), expiringBody("d", "60000"))
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, []string{"b", "d"}, drain(t, ch, q))
+	eventuallyReady(t, ch, q, 0)
+}
+
+// TestQueueArgsRequeueKeepsExpiry: a message requeued after its
+// expiration passed is not delivered again.
+func TestQueueArgsRequeueKeepsExpiry(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "requeue", nil)
+	publishConfirmedKeys(t, ch, "", []string{q}, expiringBody("a", "150"))
+	d, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, d.Nack(false, true))
+	eventuallyReady(t, ch, q, 0)
+	_, ok, err = ch.Get(q, true)
+	require.NoError(t, err)
+	assert.False(t, ok, "an expired requeued message was delivered")
+}
+
+// deathEntry returns the one x-death entry of d and checks the types of its
+// fields as RabbitMQ 3.10 writes them.
+func deathEntries(t *testing.T, d amqp.Delivery) []amqp.Table {
+	t.Helper()
+	raw, ok := d.Headers["x-death"].([]any)
+	require.True(t, ok, "x-death is %T, want an array", d.Headers["x-death"])
+	var out []amqp.Table
+	for _, v := range raw {
+		e, ok := v.(amqp.Table)
+		require.True(t, ok, "x-death entry is %T", v)
+		for _, k := range []string{"reason", "queue", "exchange"} {
+			assert.IsType(t, "", e[k], "x-death %s", k)
+		}
+		assert.IsType(t, int64(0), e["count"], "x-death count")
+		assert.IsType(t, time.Time{}, e["time"], "x-death time")
+		assert.IsType(t, []any{}, e["routing-keys"], "x-death routing-keys")
+		out = append(out, e)
+	}
+	return out
+}
+
+func assertRecent(t *testing.T, v any, since time.Time) {
+	t.Helper()
+	at, _ := v.(time.Time)
+	assert.WithinRange(t, at, since.Add(-2*time.Second), time.Now().Add(2*time.Second))
+}
+
+// TestQueueArgsDeadLetterOnReject: reject and nack without requeue send
+// the message to x-dead-letter-exchange with its original routing key
+// (no x-dead-letter-routing-key), headers kept and x-death added.
+func TestQueueArgsDeadLetterOnReject(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	start := time.Now()
+	dlx := declareExchange(t, b, ch, "dlx", "fanout", nil)
+	dead := declareQueue(t, b, ch, "dead", nil)
+	require.NoError(t, ch.QueueBind(dead, "", dlx, false, nil))
+	src := declareExchange(t, b, ch, "src", "direct", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{"x-dead-letter-exchange": dlx})
+	require.NoError(t, ch.QueueBind(q, "k1", src, false, nil))
+	publishConfirmedKeys(t, ch, src, []string{"k1", "k1"},
+		amqp.Publishing{Body: []byte("a"), Headers: amqp.Table{"h": "v"}, MessageId: "m1"}, body("b"))
+
+	deliveries, err := ch.Consume(q, "", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, receive(t, deliveries).Reject(false))
+	require.NoError(t, receive(t, deliveries).Nack(false, false))
+
+	got, err := ch.Consume(dead, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	for _, want := range []string{"a", "b"} {
+		d := receive(t, got)
+		require.Equal(t, want, string(d.Body))
+		assert.Equal(t, dlx, d.Exchange)
+		assert.Equal(t, "k1", d.RoutingKey)
+		es := deathEntries(t, d)
+		require.Len(t, es, 1)
+		assert.Equal(t, int64(1), es[0]["count"])
+		assert.Equal(t, "rejected", es[0]["reason"])
+		assert.Equal(t, q, es[0]["queue"])
+		assert.Equal(t, src, es[0]["exchange"])
+		assert.Equal(t, []any{"k1"}, es[0]["routing-keys"])
+		assert.NotContains(t, es[0], "original-expiration")
+		assertRecent(t, es[0]["time"], start)
+		assert.Equal(t, "rejected", d.Headers["x-first-death-reason"])
+		assert.Equal(t, q, d.Headers["x-first-death-queue"])
+		assert.Equal(t, src, d.Headers["x-first-death-exchange"])
+		assert.NotContains(t, d.Headers, "x-last-death-reason", "3.10 writes no x-last-death-*")
+		if want == "a" {
+			assert.Equal(t, "v", d.Headers["h"])
+			assert.Equal(t, "m1", d.MessageId)
+		}
+	}
+	eventuallyReady(t, ch, q, 0)
+}
+
+// TestQueueArgsDeadLetterCountsRepeats: a message rejected twice by the same
+// queue has one x-death entry whose count is 2.
+func TestQueueArgsDeadLetterCountsRepeats(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	name := uniqueName(t, "loop")
+	_, err := ch.QueueDeclare(name, false, false, false, false,
+		amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+	require.NoError(t, err)
+	deleteQueueAtCleanup(b, name)
+	publishConfirmedKeys(t, ch, "", []string{name}, body("a"))
+	deliveries, err := ch.Consume(name, "", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, receive(t, deliveries).Reject(false))
+	d := receive(t, deliveries)
+	require.NoError(t, d.Reject(false))
+	d = receive(t, deliveries)
+	require.NoError(t, d.Ack(false))
+	es := deathEntries(t, d)
+	require.Len(t, es, 1)
+	assert.Equal(t, int64(2), es[0]["count"])
+	assert.Equal(t, "rejected", es[0]["reason"])
+	assert.Equal(t, "", es[0]["exchange"])
+	assert.Equal(t, []any{name}, es[0]["routing-keys"])
+	assert.Equal(t, name, d.RoutingKey)
+	assert.False(t, d.Redelivered)
+}
+
+// TestQueueArgsDeadLetterOnExpiry: expired messages go to the dead-letter
+// exchange with x-dead-letter-routing-key, with no consumer on the source
+// queue; the expiration property moves into x-death.
+func TestQueueArgsDeadLetterOnExpiry(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	start := time.Now()
+	dead := declareQueue(t, b, ch, "dead", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{
+		"x-message-ttl": int32(100), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead,
+	})
+	publishConfirmedKeys(t, ch, "", []string{q, q}, expiringBody("a", "20"), body("b"))
+	got, err := ch.Consume(dead, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	for _, want := range []string{"a", "b"} {
+		d := receive(t, got)
+		require.Equal(t, want, string(d.Body))
+		assert.Equal(t, "", d.Exchange)
+		assert.Equal(t, dead, d.RoutingKey)
+		assert.Equal(t, "", d.Expiration, "the expiration is not carried over")
+		es := deathEntries(t, d)
+		require.Len(t, es, 1)
+		assert.Equal(t, int64(1), es[0]["count"])
+		assert.Equal(t, "expired", es[0]["reason"])
+		assert.Equal(t, q, es[0]["queue"])
+		assert.Equal(t, "", es[0]["exchange"])
+		assert.Equal(t, []any{q}, es[0]["routing-keys"])
+		assertRecent(t, es[0]["time"], start)
+		if want == "a" {
+			assert.Equal(t, "20", es[0]["original-expiration"])
+		} else {
+			assert.NotContains(t, es[0], "original-expiration")
+		}
+		assert.Equal(t, "expired", d.Headers["x-first-death-reason"])
+		assert.Equal(t, q, d.Headers["x-first-death-queue"])
+		assert.Equal(t, "", d.Headers["x-first-death-exchange"])
+	}
+	eventuallyReady(t, ch, q, 0)
+}

@@ -1,0 +1,178 @@
+package proxy
+
+import (
+	"sync"
+	"time"
+
+	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/store"
+)
+
+// deadLetterer republishes what a queue's store group gave up (expired at
+// the head, rejected without requeue) to the queue's
+// x-dead-letter-exchange, with the x-death header RabbitMQ 3.10 writes:
+//
+//	x-death: array of tables, newest first, one per (queue, reason):
+//	    count long, reason longstr, queue longstr, time timestamp,
+//	    exchange longstr, routing-keys array of longstr,
+//	    original-expiration longstr (when the message had an expiration,
+//	    which is removed from the copy)
+//	x-first-death-reason, x-first-death-queue, x-first-death-exchange:
+//	    longstr, set once
+//
+// The store calls kick (OnDead) when dead letters wait; one goroutine per
+// queue drains them with TakeDead and ends when nothing is left. Like
+// RabbitMQ's classic queues, dead-lettering is at most once, and a message
+// that no queue takes at the dead-letter exchange is dropped.
+type deadLetterer struct {
+	t     *topology
+	vhost string
+	queue string
+	id    uint64
+	ns    store.Namespace
+
+	mu      sync.Mutex
+	running bool
+	again   bool
+}
+
+// deadBatch is how many dead letters one TakeDead returns.
+const deadBatch = 64
+
+func (d *deadLetterer) kick() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running {
+		d.again = true
+		return
+	}
+	d.running = true
+	go d.run()
+}
+
+func (d *deadLetterer) run() {
+	for {
+		d.drain()
+		d.mu.Lock()
+		if !d.again {
+			d.running = false
+			d.mu.Unlock()
+			return
+		}
+		d.again = false
+		d.mu.Unlock()
+	}
+}
+
+func (d *deadLetterer) drain() {
+	for {
+		dls, err := d.ns.TakeDead(store.GroupID(d.id), deadBatch)
+		for i := range dls {
+			d.republish(&dls[i])
+		}
+		if err != nil {
+			d.t.log.Warn("proxy: take dead letters", "vhost", d.vhost, "queue", d.queue, "err", err)
+			return
+		}
+		if len(dls) == 0 {
+			return
+		}
+	}
+}
+
+// republish sends one dead letter to the queue's dead-letter exchange as
+// its arguments are now.
+func (d *deadLetterer) republish(dl *store.DeadLetter) {
+	q, ok := d.t.lookupQueue(d.vhost, d.queue)
+	if !ok || q.ID != d.id {
+		return
+	}
+	dlx, ok := q.Arguments["x-dead-letter-exchange"].(string)
+	if !ok {
+		return
+	}
+	rk := dl.Message.RoutingKey
+	if k, ok := q.Arguments["x-dead-letter-routing-key"].(string); ok {
+		rk = []byte(k)
+	}
+	props, err := deadProperties(dl.Message.Properties, deathOf(d.queue, dl, time.Now()))
+	if err != nil {
+		d.t.log.Warn("proxy: dead letter properties", "queue", d.queue, "err", err)
+		return
+	}
+	var rt route
+	if perr := d.t.route(d.vhost, dlx, rk, props, &rt); perr != nil || rt.queues == 0 {
+		return
+	}
+	msg := store.Message{
+		Topic: rt.topic, Revision: rt.revision, Priority: dl.Message.Priority, Flags: dl.Message.Flags,
+		Exchange: []byte(dlx), RoutingKey: rk, Properties: props, Body: dl.Message.Body,
+	}
+	if _, err := d.ns.Append(&msg); err != nil {
+		d.t.log.Warn("proxy: append dead letter", "queue", d.queue, "exchange", dlx, "err", err)
+	}
+}
+
+// death is one dead-lettering event.
+type death struct {
+	queue, reason, exchange, routingKey string
+	at                                  time.Time
+}
+
+func deathOf(queue string, dl *store.DeadLetter, now time.Time) death {
+	return death{queue: queue, reason: dl.Reason.String(), exchange: string(dl.Message.Exchange),
+		routingKey: string(dl.Message.RoutingKey), at: now}
+}
+
+// deadProperties returns the properties of the dead-lettered copy: the
+// expiration moved into the x-death entry, the death recorded.
+func deadProperties(raw []byte, dth death) ([]byte, error) {
+	p, err := amqpwire.DecodeProperties(raw)
+	if err != nil {
+		return nil, err
+	}
+	if p.Headers == nil {
+		p.Headers = amqpwire.Table{}
+	}
+	addDeath(p.Headers, dth, p.Expiration)
+	p.Expiration = ""
+	return p.Append(nil)
+}
+
+// addDeath records dth in the headers as RabbitMQ 3.10 does: an existing
+// entry for the same queue and reason has its count raised and moves to
+// the front; otherwise a new entry goes in front.
+func addDeath(h amqpwire.Table, dth death, expiration string) {
+	old, _ := h["x-death"].([]any)
+	deaths := make([]any, 0, len(old)+1)
+	var found amqpwire.Table
+	for _, v := range old {
+		e, ok := v.(amqpwire.Table)
+		if ok && found == nil && e["queue"] == dth.queue && e["reason"] == dth.reason {
+			found = e
+			continue
+		}
+		deaths = append(deaths, v)
+	}
+	if found != nil {
+		n, _ := intArg(found["count"])
+		found["count"] = n + 1
+	} else {
+		found = amqpwire.Table{
+			"count": int64(1), "reason": dth.reason, "queue": dth.queue,
+			"time": dth.at.Truncate(time.Second).UTC(), "exchange": dth.exchange,
+			"routing-keys": []any{dth.routingKey},
+		}
+		if expiration != "" {
+			found["original-expiration"] = expiration
+		}
+	}
+	h["x-death"] = append([]any{found}, deaths...)
+	for k, v := range map[string]string{
+		"x-first-death-reason": dth.reason, "x-first-death-queue": dth.queue, "x-first-death-exchange": dth.exchange,
+	} {
+		if _, ok := h[k]; !ok {
+			h[k] = v
+		}
+	}
+}
