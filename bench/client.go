@@ -132,26 +132,30 @@ func (p *publisher) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: producer %d channel: %w", ErrBroker, p.id, err)
 	}
-	var slots chan struct{}
-	var acks sync.WaitGroup
+	var w *window
 	if p.window > 0 {
 		if err := ch.Confirm(false); err != nil {
 			return fmt.Errorf("%w: producer %d confirm.select: %w", ErrBroker, p.id, err)
 		}
-		slots = make(chan struct{}, p.window)
+		w = &window{id: p.id, slots: make(chan struct{}, p.window), done: make(chan struct{})}
 		confirms := ch.NotifyPublish(make(chan amqp.Confirmation, p.window))
-		acks.Go(func() { p.countConfirms(confirms, slots) })
+		go w.count(confirms, p.st)
 	}
-	// Closing the channel closes the confirm listener, ending countConfirms.
-	defer func() { _ = ch.Close(); acks.Wait() }()
-	err = p.loop(ctx, ch, slots)
-	if slots != nil && err == nil {
-		p.drainWindow(ctx, slots)
+	// Closing the channel closes the confirm listener, ending count.
+	defer func() {
+		_ = ch.Close()
+		if w != nil {
+			<-w.done
+		}
+	}()
+	err = p.loop(ctx, ch, w)
+	if w != nil && err == nil {
+		err = w.drain(ctx)
 	}
 	return err
 }
 
-func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, slots chan struct{}) error {
+func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, w *window) error {
 	body := make([]byte, p.size)
 	msg := amqp.Publishing{DeliveryMode: p.mode, ContentType: "application/octet-stream", Body: body}
 	for i := p.keyOffset; ; i++ {
@@ -162,11 +166,9 @@ func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, slots chan struc
 		if err != nil {
 			return nil
 		}
-		if slots != nil {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return nil
+		if w != nil {
+			if ok, err := w.acquire(ctx); !ok {
+				return err
 			}
 		}
 		k := i % len(p.dest.keys)
@@ -187,6 +189,53 @@ func (p *publisher) loop(ctx context.Context, ch *amqp.Channel, slots chan struc
 	}
 }
 
+// window is a producer's outstanding confirms: a slot is taken before each
+// publish and given back when its confirm arrives; done closes when the
+// broker's confirms stop (the channel or connection closed).
+type window struct {
+	id    int
+	slots chan struct{}
+	done  chan struct{}
+}
+
+func (w *window) count(confirms <-chan amqp.Confirmation, st *stats) {
+	defer close(w.done)
+	for c := range confirms {
+		<-w.slots
+		if c.Ack {
+			st.confirmed.Add(1)
+		} else {
+			st.nacked.Add(1)
+		}
+	}
+}
+
+// acquire takes a slot; false with a nil error when ctx ended, false with
+// an error when the confirms stopped while messages were outstanding.
+func (w *window) acquire(ctx context.Context) (bool, error) {
+	select {
+	case w.slots <- struct{}{}:
+		return true, nil
+	case <-ctx.Done():
+		return false, nil
+	case <-w.done:
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: producer %d: confirms stopped (channel closed)", ErrBroker, w.id)
+	}
+}
+
+// drain waits until every outstanding confirm has arrived.
+func (w *window) drain(ctx context.Context) error {
+	for range cap(w.slots) {
+		if ok, err := w.acquire(ctx); !ok {
+			return err
+		}
+	}
+	return nil
+}
+
 // waitForConsumers holds the producer while more than maxLag deliveries
 // are outstanding (published, not yet consumed), then counts the next
 // message's w deliveries as outstanding. It returns false if ctx ends.
@@ -202,29 +251,6 @@ func (p *publisher) waitForConsumers(ctx context.Context, w int64) bool {
 	}
 	p.st.expected.Add(w)
 	return true
-}
-
-func (p *publisher) countConfirms(confirms <-chan amqp.Confirmation, slots chan struct{}) {
-	for c := range confirms {
-		<-slots
-		if c.Ack {
-			p.st.confirmed.Add(1)
-		} else {
-			p.st.nacked.Add(1)
-		}
-	}
-}
-
-// drainWindow waits until every outstanding confirm has arrived (the
-// window is empty) or ctx ends.
-func (p *publisher) drainWindow(ctx context.Context, slots chan struct{}) {
-	for range p.window {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // consumer is one consumer on one channel of a consumer connection.

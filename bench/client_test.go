@@ -41,3 +41,24 @@ func TestWaitForConsumersHoldsProducersAtMaxLag(t *testing.T) {
 	cancel()
 	assert.False(t, p.waitForConsumers(cctx, 1), "a cancelled run releases a waiting producer")
 }
+
+func TestWindowFailsWhenConfirmsStop(t *testing.T) {
+	w := &window{id: 3, slots: make(chan struct{}, 2), done: make(chan struct{})}
+	ctx := context.Background()
+	ok, err := w.acquire(ctx)
+	assert.True(t, ok)
+	assert.NoError(t, err)
+	ok, _ = w.acquire(ctx)
+	assert.True(t, ok, "the window holds two")
+	close(w.done) // the broker closed the channel with both outstanding
+	ok, err = w.acquire(ctx)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, ErrBroker)
+	assert.ErrorIs(t, w.drain(ctx), ErrBroker, "a producer waiting for its last confirms is released too")
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	ok, err = w.acquire(cctx)
+	assert.False(t, ok)
+	assert.NoError(t, err, "the end of the run is not a broker failure")
+}

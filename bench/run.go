@@ -96,7 +96,7 @@ func (r *runner) run(ctx context.Context) (s Summary, err error) {
 		fill, err := r.runPhase(ctx, phase{name: "fill", publish: true, window: cfg.Confirm,
 			count: r.plan.fill, limit: cfg.FillTime})
 		s.Filled = fill.confirmed
-		s.FillRate = rate(fill.confirmed, fill.elapsed)
+		s.FillRate = round(rate(fill.confirmed, fill.elapsed), 1)
 		if err != nil {
 			return s, err
 		}
@@ -130,7 +130,6 @@ func (r *runner) fill(s *Summary, res phaseResult) {
 	s.Sent, s.Received, s.Confirmed, s.Nacked = res.sent, res.received, res.confirmed, res.nacked
 	s.SendRate = round(rate(res.sent, res.elapsed), 1)
 	s.ReceiveRate = round(rate(res.received, res.elapsed), 1)
-	s.FillRate = round(s.FillRate, 1)
 	p := res.latency.Percentiles()
 	s.P50, s.P99, s.P999 = round(ms(p.P50), 3), round(ms(p.P99), 3), round(ms(p.P999), 3)
 	if r.proc != nil {
