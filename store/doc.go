@@ -66,6 +66,15 @@
 // before the caller republished loses the message, and a crash before
 // TakeDead makes it ready again (and expire again).
 //
+// Length limits (limits.go) bound a group's ready messages and bytes,
+// checked on append without a scan: under drop-head the group takes the
+// record and then gives up its head (requeued set first, then the
+// cursor's next record, reason maxlen) until within the limits; under
+// reject-publish a record that would go past a limit is added to the
+// group's skip set (the cursor passes it by, a checkpoint persists it),
+// Append returns ErrOverflow with the position (other groups took it),
+// and reject-publish-dlx also gives it up as a dead letter.
+//
 // # Commit log
 //
 // Segments log/%020d.log are named by the position of their first byte;

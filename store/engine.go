@@ -118,7 +118,7 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 		msg.Timestamp = n.now().UnixMilli()
 	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlockFire()
 	if err := n.checkLocked(); err != nil {
 		return 0, err
 	}
@@ -147,10 +147,16 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 			return pos, err
 		}
 	}
+	var refused error
 	for _, g := range n.mu.bound[msg.Topic] {
 		ok, err := n.takesLocked(g, g.bindings, &e, msg)
 		if err != nil {
 			return pos, err
+		}
+		if ok && g.lim.refuses(g, e.bodyLen) {
+			n.refuseLocked(g, &e)
+			refused = fmt.Errorf("%w: group %d", ErrOverflow, g.id)
+			continue
 		}
 		if ok {
 			g.stats.Ready++
@@ -163,9 +169,14 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 				g.owedBytes += uint64(e.bodyLen)
 			}
 			g.signal()
+			if g.lim.set() {
+				if err := n.dropHeadLocked(g); err != nil {
+					return pos, err
+				}
+			}
 		}
 	}
-	return pos, nil
+	return pos, refused
 }
 
 // indexBatch is how many index entries a topic buffers before writing them.

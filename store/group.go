@@ -64,6 +64,7 @@ type group struct {
 	memo            memo
 	notify          chan struct{}
 	ttl             ttlState
+	lim             limits
 }
 
 const maxEndedBindings = 64
@@ -91,24 +92,30 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 			return fmt.Errorf("%w: topic %d was dropped", ErrNoTopic, b.Topic)
 		}
 	}
-	if g := n.mu.groups[id]; g != nil {
+	g := n.mu.groups[id]
+	if g != nil {
 		g.ttl.configure(cfg)
+		g.lim.configure(cfg)
 		if err := n.updateGroupLocked(g, cfg); err != nil {
 			return err
 		}
-		n.checkHeadLocked(g)
-		return nil
+	} else {
+		if err := n.createGroupLocked(id, cfg); err != nil {
+			return err
+		}
+		g = n.mu.groups[id]
 	}
-	if err := n.createGroupLocked(id, cfg); err != nil {
-		return err
+	n.checkHeadLocked(g)
+	if g.lim.set() {
+		return n.dropHeadLocked(g)
 	}
-	n.checkHeadLocked(n.mu.groups[id])
 	return nil
 }
 
 func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	g := newGroup(id, cfg.Durable)
 	g.ttl.configure(cfg)
+	g.lim.configure(cfg)
 	minFrom := ^uint64(0)
 	for _, b := range cfg.Bindings {
 		g.bindings = append(g.bindings, n.newBindingLocked(b))

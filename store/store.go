@@ -109,11 +109,37 @@ type GroupConfig struct {
 	// DeadLetters keeps what the group gives up (expired at the head,
 	// Nack without requeue) for TakeDead instead of dropping it.
 	DeadLetters bool
+	// MaxLength and MaxLengthBytes, when their Has flag is set, bound the
+	// group's ready messages (count, body bytes; unacked messages do not
+	// count), as x-max-length and x-max-length-bytes. Overflow says what
+	// an append past a limit does.
+	MaxLength         int64
+	HasMaxLength      bool
+	MaxLengthBytes    int64
+	HasMaxLengthBytes bool
+	Overflow          Overflow
 	// OnDead, when set, is called whenever dead letters became available
 	// to TakeDead. It runs on a store goroutine after the store's locks
 	// are released and must not block. It is not persisted.
 	OnDead func()
 }
+
+// Overflow is what a group at its length limit does with an append
+// (x-overflow).
+type Overflow uint8
+
+// Overflow modes.
+const (
+	// OverflowDropHead takes the record and then gives up messages from
+	// the head (reason DeadMaxLen) until the group is within its limits.
+	OverflowDropHead Overflow = iota
+	// OverflowRejectPublish refuses a record that would take the group
+	// past a limit: the group skips it and Append reports ErrOverflow.
+	OverflowRejectPublish
+	// OverflowRejectPublishDLX refuses as OverflowRejectPublish and gives
+	// the refused record up as a dead letter (reason DeadMaxLen).
+	OverflowRejectPublishDLX
+)
 
 // DeadReason says why a group gave a message up (RabbitMQ's x-death
 // reason).
@@ -182,7 +208,9 @@ type Store interface {
 // consumer groups that read it.
 type Namespace interface {
 	// Append adds msg to the log and returns its position. It does not wait
-	// for the record to be durable; see WhenDurable.
+	// for the record to be durable; see WhenDurable. When a group with a
+	// reject-publish overflow refused the record, Append returns its
+	// position and an error wrapping ErrOverflow: the other groups took it.
 	Append(msg *Message) (Position, error)
 	// WhenDurable calls done once every record up to and including pos is
 	// on stable storage (fdatasync under the sync policy), or with the
@@ -237,4 +265,5 @@ var (
 	ErrStopped      = errors.New("store: log stopped after an I/O error")
 	ErrDiskFull     = errors.New("store: disk full")
 	ErrBadNamespace = errors.New("store: invalid namespace name")
+	ErrOverflow     = errors.New("store: a group at its length limit refused the message")
 )

@@ -106,6 +106,11 @@ func Run(t *testing.T, f Factory) {
 		{"RequeueKeepsExpiry", testRequeueKeepsExpiry},
 		{"RejectDeadLetters", testRejectDeadLetters},
 		{"RejectWithoutDeadLetters", testRejectWithoutDeadLetters},
+		{"DropHead", testDropHead},
+		{"DropHeadBytes", testDropHeadBytes},
+		{"RejectPublish", testRejectPublish},
+		{"RejectPublishDLX", testRejectPublishDLX},
+		{"LowerLimit", testLowerLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
