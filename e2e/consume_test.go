@@ -640,3 +640,36 @@ func TestCancelNotifyOnlyWhenAnnounced(t *testing.T) {
 		})
 	}
 }
+
+// TestQosAppliesToLaterConsumers: a per-consumer prefetch_count applies to
+// consumers started after it; earlier consumers keep the limit they began
+// with.
+func TestQosAppliesToLaterConsumers(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	setup := freshChannel(t, conn)
+	q1 := declareQueue(t, b, setup, "q1", nil)
+	q2 := declareQueue(t, b, setup, "q2", nil)
+	fill(t, setup, q1, 10)
+	fill(t, setup, q2, 10)
+
+	ch := freshChannel(t, conn)
+	require.NoError(t, ch.Qos(1, 0, false))
+	d1, err := ch.Consume(q1, "", false, false, false, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, ch.Qos(3, 0, false))
+	d2, err := ch.Consume(q2, "", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	receive(t, d1)
+	for i := 0; i < 3; i++ {
+		receive(t, d2)
+	}
+	noDelivery(t, d1, 200*time.Millisecond)
+	noDelivery(t, d2, 10*time.Millisecond)
+	ready1, _ := queueState(t, setup, q1)
+	ready2, _ := queueState(t, setup, q2)
+	assert.Equal(t, 9, ready1)
+	assert.Equal(t, 7, ready2)
+}
