@@ -421,3 +421,30 @@ func TestReturnComesBeforeConfirm(t *testing.T) {
 	assert.Equal(t, uint64(1), readUint64(f.payload[4:12]), "ack of delivery tag 1")
 	r.close()
 }
+
+// TestPublishesBeforeCloseAreKept: fire-and-forget publishes followed at
+// once by channel.close or connection.close are all routed.
+func TestPublishesBeforeCloseAreKept(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	b := startBroker(t)
+	setup := b.channel()
+	for _, closeWhat := range []string{"channel", "connection"} {
+		t.Run(closeWhat, func(t *testing.T) {
+			q := declareQueue(t, b, setup, "q", nil)
+			conn, err := amqp.Dial(b.URL)
+			require.NoError(t, err)
+			defer conn.Close()
+			ch := freshChannel(t, conn)
+			for i := 0; i < n; i++ {
+				require.NoError(t, ch.PublishWithContext(ctx(t), "", q, false, false, body(strconv.Itoa(i))))
+			}
+			if closeWhat == "channel" {
+				require.NoError(t, ch.Close())
+			} else {
+				require.NoError(t, conn.Close())
+			}
+			eventuallyReady(t, setup, q, n)
+		})
+	}
+}
