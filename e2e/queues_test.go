@@ -477,3 +477,30 @@ func TestBindingsDifferByArguments(t *testing.T) {
 	publishConfirmed(t, ch, x, body("k"))
 	assert.Empty(t, drain(t, ch, q))
 }
+
+// TestCleanShutdownKeepsUnconfirmedPersistentMessages publishes persistent
+// messages without confirms, makes sure the broker has read them, and
+// restarts it cleanly: a clean shutdown flushes what it holds.
+func TestCleanShutdownKeepsUnconfirmedPersistentMessages(t *testing.T) {
+	const n = 500
+	b := startBroker(t)
+	ch := b.channel()
+	q := uniqueName(t, "q")
+	deleteQueueAtCleanup(b, q)
+	_, err := ch.QueueDeclare(q, true, false, false, false, nil)
+	require.NoError(t, err)
+	for i := 0; i < n; i++ {
+		require.NoError(t, ch.PublishWithContext(ctx(t), "", q, false, false,
+			amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte(fmt.Sprint(i))}))
+	}
+	eventuallyReady(t, ch, q, n)
+
+	b.restart()
+
+	ch = b.channel()
+	got := drain(t, ch, q)
+	require.Len(t, got, n)
+	for i, m := range got {
+		assert.Equal(t, fmt.Sprint(i), m)
+	}
+}
