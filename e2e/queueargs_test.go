@@ -206,3 +206,106 @@ func TestQueueArgsDeadLetterOnExpiry(t *testing.T) {
 	}
 	eventuallyReady(t, ch, q, 0)
 }
+
+// publishOutcomes publishes each body to queue on a confirm channel and
+// returns whether each was acked.
+func publishOutcomes(t *testing.T, ch *amqp.Channel, exchange, key string, bodies ...string) []bool {
+	t.Helper()
+	require.NoError(t, ch.Confirm(false))
+	var out []bool
+	for _, s := range bodies {
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), exchange, key, false, false, amqp.Publishing{Body: []byte(s)})
+		require.NoError(t, err)
+		ok, err := dc.WaitContext(ctx(t))
+		require.NoError(t, err)
+		out = append(out, ok)
+	}
+	return out
+}
+
+// TestQueueArgsMaxLengthDropHead: the oldest ready messages make room and
+// are dead-lettered with reason maxlen; unacked messages do not count.
+func TestQueueArgsMaxLengthDropHead(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	dead := declareQueue(t, b, ch, "dead", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{
+		"x-max-length": int32(2), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead,
+	})
+	assert.Equal(t, []bool{true, true, true}, publishOutcomes(t, ch, "", q, "a", "b", "c"))
+	d, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "b", string(d.Body))
+	assert.Equal(t, []bool{true}, publishOutcomes(t, ch, "", q, "d"))
+	assert.Equal(t, []string{"c", "d"}, drain(t, ch, q), "the unacked message does not count")
+	require.NoError(t, d.Ack(false))
+
+	got, err := ch.Consume(dead, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	dl := receive(t, got)
+	assert.Equal(t, "a", string(dl.Body))
+	es := deathEntries(t, dl)
+	require.Len(t, es, 1)
+	assert.Equal(t, "maxlen", es[0]["reason"])
+	assert.Equal(t, q, es[0]["queue"])
+	assert.Equal(t, "maxlen", dl.Headers["x-first-death-reason"])
+	noDelivery(t, got, 200*time.Millisecond)
+}
+
+// TestQueueArgsMaxLengthBytesDropHead: a byte limit drops until the queue
+// is within it, the new message included.
+func TestQueueArgsMaxLengthBytesDropHead(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", amqp.Table{"x-max-length-bytes": int32(5)})
+	assert.Equal(t, []bool{true, true}, publishOutcomes(t, ch, "", q, "abc", "de"))
+	eventuallyReady(t, ch, q, 2)
+	assert.Equal(t, []bool{true}, publishOutcomes(t, ch, "", q, "fghijkl"))
+	assert.Empty(t, drain(t, ch, q))
+}
+
+// TestQueueArgsRejectPublish: a full queue refuses: basic.nack in confirm
+// mode even when another queue took the message, silence otherwise.
+func TestQueueArgsRejectPublish(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	x := declareExchange(t, b, ch, "fan", "fanout", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{"x-max-length": int32(2), "x-overflow": "reject-publish"})
+	other := declareQueue(t, b, ch, "other", nil)
+	require.NoError(t, ch.QueueBind(q, "", x, false, nil))
+	require.NoError(t, ch.QueueBind(other, "", x, false, nil))
+	assert.Equal(t, []bool{true, true, false}, publishOutcomes(t, ch, x, "", "a", "b", "c"))
+	assert.Equal(t, []string{"a", "b", "c"}, drain(t, ch, other))
+	bytesQ := declareQueue(t, b, ch, "bytes", amqp.Table{"x-max-length-bytes": int32(5), "x-overflow": "reject-publish"})
+	assert.Equal(t, []bool{false, true, true, true, false}, publishOutcomes(t, ch, "", bytesQ, "abcdefgh", "abc", "d", "e", "f"),
+		"a message over the byte limit is refused even by an empty queue")
+	assert.Equal(t, []string{"abc", "d", "e"}, drain(t, ch, bytesQ))
+
+	plain := b.channel()
+	for _, s := range []string{"x", "y"} {
+		require.NoError(t, plain.PublishWithContext(ctx(t), "", q, false, false, amqp.Publishing{Body: []byte(s)}))
+	}
+	assert.Equal(t, []bool{true}, publishOutcomes(t, plain, "", "", "sync"), "the channel stays open")
+	assert.Equal(t, []string{"a", "b"}, drain(t, ch, q))
+}
+
+// TestQueueArgsRejectPublishDLX: the refused message is dead-lettered with
+// reason maxlen, and the publisher still gets a nack.
+func TestQueueArgsRejectPublishDLX(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	dead := declareQueue(t, b, ch, "dead", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{"x-max-length": int32(1), "x-overflow": "reject-publish-dlx",
+		"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead})
+	assert.Equal(t, []bool{true, false}, publishOutcomes(t, ch, "", q, "a", "b"))
+	got, err := ch.Consume(dead, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	dl := receive(t, got)
+	assert.Equal(t, "b", string(dl.Body))
+	es := deathEntries(t, dl)
+	require.Len(t, es, 1)
+	assert.Equal(t, "maxlen", es[0]["reason"])
+	assert.Equal(t, q, es[0]["queue"])
+	assert.Equal(t, []string{"a"}, drain(t, ch, q))
+}

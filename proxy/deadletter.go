@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -108,7 +109,7 @@ func (d *deadLetterer) republish(dl *store.DeadLetter) {
 		Topic: rt.topic, Revision: rt.revision, Priority: dl.Message.Priority, Flags: dl.Message.Flags,
 		Exchange: []byte(dlx), RoutingKey: rk, Properties: props, Body: dl.Message.Body,
 	}
-	if _, err := d.ns.Append(&msg); err != nil {
+	if _, err := d.ns.Append(&msg); err != nil && !errors.Is(err, store.ErrOverflow) {
 		d.t.log.Warn("proxy: append dead letter", "queue", d.queue, "exchange", dlx, "err", err)
 	}
 }

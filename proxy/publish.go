@@ -157,6 +157,8 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		// The exchange or queue went away after routing: nothing took it.
 		ch.unroutable(body, seq)
 		return 0, false, nil
+	case errors.Is(err, store.ErrOverflow):
+		return ch.overflowed(pos, seq, persistent && rt.durable)
 	case err != nil:
 		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
 		if seq != 0 {

@@ -17,10 +17,34 @@ func (t *topology) groupArgs(vs *vhostState, qs *queueState, cfg *store.GroupCon
 	if ttl, ok := intArg(args["x-message-ttl"]); ok && ttl >= 0 {
 		cfg.MessageTTL, cfg.HasMessageTTL = time.Duration(ttl)*time.Millisecond, true
 	}
+	if n, ok := intArg(args["x-max-length"]); ok {
+		cfg.MaxLength, cfg.HasMaxLength = n, true
+	}
+	if n, ok := intArg(args["x-max-length-bytes"]); ok {
+		cfg.MaxLengthBytes, cfg.HasMaxLengthBytes = n, true
+	}
+	switch args["x-overflow"] {
+	case "reject-publish":
+		cfg.Overflow = store.OverflowRejectPublish
+	case "reject-publish-dlx":
+		cfg.Overflow = store.OverflowRejectPublishDLX
+	}
 	if _, ok := args["x-dead-letter-exchange"].(string); ok {
 		if qs.dl == nil {
 			qs.dl = &deadLetterer{t: t, vhost: vs.name, queue: qs.q.Name, id: qs.q.ID, ns: vs.ns}
 		}
 		cfg.DeadLetters, cfg.OnDead = true, qs.dl.kick
 	}
+}
+
+// overflowed finishes a publish that a queue at its length limit refused
+// under reject-publish: in confirm mode the publisher gets basic.nack (as
+// RabbitMQ, even when other queues took the message); otherwise it is
+// dropped silently for that queue.
+func (ch *channel) overflowed(pos store.Position, seq uint64, wait bool) (store.Position, bool, error) {
+	if seq != 0 {
+		ch.settleConfirm(seq, false)
+		return pos, false, nil
+	}
+	return pos, wait, nil
 }
