@@ -190,7 +190,7 @@ done
 	echo "Run of $START to $(date -u +%FT%TZ): \`bench/compare.sh --runs $RUNS --time $TIME --fill $FILL --backlog $BACKLOG --rate $RATE${ONLY:+ --only $ONLY}\`;"
 	echo "$(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg);"
 	echo "RabbitMQ $(rabbitmqctl -q eval 'rabbit_misc:version().' 2>/dev/null | tr -d '"' || echo '?'), Warren $(git rev-parse --short HEAD);"
-	echo "$RETRIED failed attempts were retried (kept in failed.jsonl: $(grep -ho '"error":"[^"]*' "$OUT/failed.jsonl" 2>/dev/null | cut -c10-80 | sort | uniq -c | sed 's/^ *//' | paste -sd';' - || true))."
+	echo "$RETRIED failed attempts were retried (kept in failed.jsonl: $(grep -ho '"error":"[^"\\]*' "$OUT/failed.jsonl" 2>/dev/null | cut -c10-90 | sort | uniq -c | sed 's/^ *//' | paste -sd';' - || true))."
 	echo
 	"$OUT/warren" bench table --baseline rabbitmq --candidate warren "$RESULTS"
 } >"$OUT/table.md"
