@@ -154,7 +154,7 @@ type group struct {
 	err    error
 }
 
-func (g *group) go_(f func() error) {
+func (g *group) spawn(f func() error) {
 	g.wg.Go(func() {
 		if err := f(); err != nil {
 			g.mu.Lock()
@@ -199,14 +199,14 @@ func (r *runner) runPhase(parent context.Context, ph phase) (phaseResult, error)
 	ctx, cancelRun := context.WithDeadline(ctx, t0.Add(ph.limit))
 	defer cancelRun()
 	for _, run := range starts {
-		g.go_(func() error { return run(ctx) })
+		g.spawn(func() error { return run(ctx) })
 	}
 	var pubsDone sync.WaitGroup
 	for i, p := range pubs {
 		p.schedule = NewSchedule(t0.Add(time.Duration(i)*IntervalFor(ph.rate, len(pubs))/time.Duration(len(pubs))),
 			IntervalFor(ph.rate, len(pubs)))
 		pubsDone.Add(1)
-		g.go_(func() error { defer pubsDone.Done(); return p.run(ctx) })
+		g.spawn(func() error { defer pubsDone.Done(); return p.run(ctx) })
 	}
 	allPublished := make(chan struct{})
 	go func() { pubsDone.Wait(); close(allPublished) }()
