@@ -418,3 +418,33 @@ func TestDeadConsumerMessagesReturn(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, d.Redelivered)
 }
+
+// TestManyChannelsOnOneConnection opens many channels at once, uses each,
+// closes them and opens them again (channel numbers are reused).
+func TestManyChannelsOnOneConnection(t *testing.T) {
+	t.Parallel()
+	const n = 100
+	b := startBroker(t)
+	conn := b.dial()
+	for round := 0; round < 2; round++ {
+		chans := make([]*amqp.Channel, n)
+		queues := make([]string, n)
+		for i := range chans {
+			chans[i] = freshChannel(t, conn)
+			q, err := chans[i].QueueDeclare("", false, true, true, false, nil)
+			require.NoError(t, err)
+			queues[i] = q.Name
+		}
+		for i, ch := range chans {
+			require.NoError(t, ch.PublishWithContext(ctx(t), "", queues[i], false, false, body(queues[i])))
+		}
+		for i, ch := range chans {
+			eventuallyReady(t, ch, queues[i], 1)
+			d, ok, err := ch.Get(queues[i], true)
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, queues[i], string(d.Body))
+			require.NoError(t, ch.Close())
+		}
+	}
+}
