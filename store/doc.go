@@ -75,6 +75,12 @@
 // Append returns ErrOverflow with the position (other groups took it),
 // and reject-publish-dlx also gives it up as a dead letter.
 //
+// A priority group (GroupConfig.MaxPriority, priority.go) orders its
+// requeued set by level, highest first, and Pop parks up to 16384 records
+// from the cursor there first, so priorities are exact over that many
+// ready messages (the design's per-level sub-cursors would make it exact
+// over the whole backlog; not done).
+//
 // # Commit log
 //
 // Segments log/%020d.log are named by the position of their first byte;

@@ -103,7 +103,7 @@ func (n *namespace) checkHeadLocked(g *group) {
 func (n *namespace) expireHeadLocked(g *group, now int64) error {
 	for {
 		if len(g.requeue) > 0 {
-			in := g.pending[g.requeue[0]]
+			in := g.pending[g.requeue.top()]
 			if !expired(in.expires, now) {
 				n.armTTLLocked(g, in.expires)
 				return nil
@@ -120,9 +120,7 @@ func (n *namespace) expireHeadLocked(g *group, now int64) error {
 		}
 		// Park the head in the requeued set, undelivered, so the next
 		// look at it costs nothing; Pop serves it from there.
-		p := n.takeLocked(g, e)
-		p.in.gen, p.in.peeked, p.in.redeliv, p.in.requeued = 0, true, p.redelivered, true
-		g.requeue.push(p.in.pos)
+		n.parkEntryLocked(g, e)
 	}
 }
 

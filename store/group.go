@@ -35,7 +35,8 @@ type inflight struct {
 	// peeked: taken from the cursor by the expiry check and parked in the
 	// requeued set, never delivered; redeliv is its redelivered flag.
 	peeked, redeliv bool
-	dead            bool // given up, waiting in the group's dead list
+	dead            bool  // given up, waiting in the group's dead list
+	level           uint8 // priority level in a priority group
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -65,6 +66,7 @@ type group struct {
 	notify          chan struct{}
 	ttl             ttlState
 	lim             limits
+	maxPrio         uint8 // x-max-priority, 0 for none
 }
 
 const maxEndedBindings = 64
@@ -96,6 +98,7 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 	if g != nil {
 		g.ttl.configure(cfg)
 		g.lim.configure(cfg)
+		g.maxPrio = cfg.MaxPriority
 		if err := n.updateGroupLocked(g, cfg); err != nil {
 			return err
 		}
@@ -116,6 +119,7 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	g := newGroup(id, cfg.Durable)
 	g.ttl.configure(cfg)
 	g.lim.configure(cfg)
+	g.maxPrio = cfg.MaxPriority
 	minFrom := ^uint64(0)
 	for _, b := range cfg.Bindings {
 		g.bindings = append(g.bindings, n.newBindingLocked(b))
@@ -487,7 +491,7 @@ func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
 		}
 		owed.add(in.bodyLen, in.persistent)
 		if in.requeued {
-			rq.push(p)
+			rq.push(p, in.level)
 			g.stats.Ready++
 			g.stats.ReadyBytes += uint64(in.bodyLen)
 		}

@@ -25,6 +25,11 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 	}
 	now := n.now()
 	n.expireLocked(now)
+	if g.maxPrio > 0 {
+		if err := n.parkLocked(g, prioLookahead); err != nil {
+			return nil, err
+		}
+	}
 	picked, err := n.pickLocked(g, max, now.UnixMilli())
 	if g.ttl.watching {
 		defer n.checkHeadLocked(g)
@@ -122,7 +127,7 @@ func (n *namespace) takeLiveLocked(g *group, e *entry, picked []pick, now int64)
 // takeLocked makes e pending in g.
 func (n *namespace) takeLocked(g *group, e *entry) pick {
 	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1,
-		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e)}
+		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e), level: g.levelOf(e)}
 	g.pending[e.pos] = in
 	return pick{in, e.pos < g.redeliverBelow}
 }
@@ -213,7 +218,7 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error
 		if err != nil {
 			for _, q := range picked[i:] {
 				q.in.requeued = true
-				g.requeue.push(q.in.pos)
+				g.requeue.push(q.in.pos, q.in.level)
 			}
 			return out, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
 		}
@@ -223,7 +228,7 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error
 
 func (n *namespace) requeueLocked(g *group, in *inflight) {
 	in.requeued = true
-	g.requeue.push(in.pos)
+	g.requeue.push(in.pos, in.level)
 	g.stats.Unacked--
 	g.stats.UnackedBytes -= uint64(in.bodyLen)
 	g.stats.Ready++
@@ -327,8 +332,8 @@ func (n *namespace) Purge(id GroupID) (uint64, error) {
 	}
 	n.expireLocked(n.now())
 	count := g.stats.Ready
-	for _, p := range g.requeue {
-		delete(g.pending, p)
+	for _, it := range g.requeue {
+		delete(g.pending, it.pos)
 	}
 	g.owed, g.owedBytes = 0, 0
 	for _, in := range g.pending {

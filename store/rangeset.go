@@ -67,13 +67,21 @@ func (r *rangeSet) trimAbove(p Position) {
 }
 
 // posHeap is a min-heap of positions: the requeued messages of a group,
-// served lowest position first (RabbitMQ's "original position").
-type posHeap []Position
+// served lowest position first (RabbitMQ's "original position"), and in a
+// priority group highest level first, then lowest position.
+type posHeap []rqItem
 
-func (h posHeap) Len() int           { return len(h) }
-func (h posHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h posHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *posHeap) Push(x any)        { *h = append(*h, x.(Position)) }
+type rqItem struct {
+	pos  Position
+	rank uint8 // 255 - priority level: lower ranks first
+}
+
+func (h posHeap) Len() int { return len(h) }
+func (h posHeap) Less(i, j int) bool {
+	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].pos < h[j].pos)
+}
+func (h posHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *posHeap) Push(x any)   { *h = append(*h, x.(rqItem)) }
 func (h *posHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
@@ -81,5 +89,8 @@ func (h *posHeap) Pop() any {
 	return x
 }
 
-func (h *posHeap) push(p Position) { heap.Push(h, p) }
-func (h *posHeap) pop() Position   { return heap.Pop(h).(Position) }
+// push adds the message at p with its priority level (0 outside
+// priority groups).
+func (h *posHeap) push(p Position, level uint8) { heap.Push(h, rqItem{p, 255 - level}) }
+func (h *posHeap) pop() Position                { return heap.Pop(h).(rqItem).pos }
+func (h posHeap) top() Position                 { return h[0].pos }

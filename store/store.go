@@ -118,6 +118,10 @@ type GroupConfig struct {
 	MaxLengthBytes    int64
 	HasMaxLengthBytes bool
 	Overflow          Overflow
+	// MaxPriority, when not zero, makes a priority group (x-max-priority):
+	// Pop serves higher Message.Priority first (capped at MaxPriority),
+	// exactly over the first 16384 ready messages.
+	MaxPriority uint8
 	// OnDead, when set, is called whenever dead letters became available
 	// to TakeDead. It runs on a store goroutine after the store's locks
 	// are released and must not block. It is not persisted.

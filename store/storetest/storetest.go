@@ -111,6 +111,7 @@ func Run(t *testing.T, f Factory) {
 		{"RejectPublish", testRejectPublish},
 		{"RejectPublishDLX", testRejectPublishDLX},
 		{"LowerLimit", testLowerLimit},
+		{"Priority", testPriority},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
