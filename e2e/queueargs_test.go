@@ -309,3 +309,33 @@ func TestQueueArgsRejectPublishDLX(t *testing.T) {
 	assert.Equal(t, q, es[0]["queue"])
 	assert.Equal(t, []string{"a"}, drain(t, ch, q))
 }
+
+// TestQueueArgsMaxPriority: higher priorities are delivered first, FIFO
+// within a priority, priorities above x-max-priority count as the maximum,
+// and a requeued message goes back before lower priorities.
+func TestQueueArgsMaxPriority(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "prio", amqp.Table{"x-max-priority": int32(5)})
+	var msgs []amqp.Publishing
+	var keys []string
+	for _, m := range []struct {
+		body string
+		prio uint8
+	}{{"a", 0}, {"b", 3}, {"c", 9}, {"d", 3}, {"e", 5}, {"f", 1}} {
+		msgs = append(msgs, amqp.Publishing{Body: []byte(m.body), Priority: m.prio})
+		keys = append(keys, q)
+	}
+	publishConfirmedKeys(t, ch, "", keys, msgs...)
+	d, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "c", string(d.Body))
+	assert.Equal(t, uint8(9), d.Priority, "the property is kept as published")
+	require.NoError(t, d.Nack(false, true))
+	assert.Equal(t, []string{"c", "e", "b", "d", "f", "a"}, drain(t, ch, q))
+
+	plain := declareQueue(t, b, ch, "plain", nil)
+	publishConfirmedKeys(t, ch, "", []string{plain, plain}, amqp.Publishing{Body: []byte("low")}, amqp.Publishing{Body: []byte("high"), Priority: 9})
+	assert.Equal(t, []string{"low", "high"}, drain(t, ch, plain), "no x-max-priority: FIFO")
+}

@@ -23,6 +23,9 @@ func (t *topology) groupArgs(vs *vhostState, qs *queueState, cfg *store.GroupCon
 	if n, ok := intArg(args["x-max-length-bytes"]); ok {
 		cfg.MaxLengthBytes, cfg.HasMaxLengthBytes = n, true
 	}
+	if n, ok := intArg(args["x-max-priority"]); ok && n > 0 {
+		cfg.MaxPriority = uint8(min(n, 255))
+	}
 	switch args["x-overflow"] {
 	case "reject-publish":
 		cfg.Overflow = store.OverflowRejectPublish
