@@ -29,10 +29,10 @@ func (l *fileLog) save(fn func(s *stateLog)) error {
 		return l.mu.err
 	}
 	fn(&l.mu.state)
-	if len(l.mu.state.buf) >= writeChunk {
-		return l.mu.state.writeLocked(l)
-	}
-	return nil
+	// Hand the record to the OS at once (a write, no fsync): an ack, purge
+	// or drop the proxy has acted on must survive kill -9, which keeps the
+	// page cache but loses this buffer. fsync still comes from the flusher.
+	return l.mu.state.writeLocked(l)
 }
 
 func (l *fileLog) saveGroup(g *group) error {
