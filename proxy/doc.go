@@ -70,9 +70,8 @@
 // What RabbitMQ 3.10 itself refuses is refused the same way: channel.flow
 // active=false, basic.recover requeue=false, publish immediate=true and
 // basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED;
-// connection.update-secret answers 540 too. Queue arguments that need the
-// store's help (TTL, max-length, dead-lettering, priorities) and
-// connection.blocked on store alarms are not built.
+// connection.update-secret answers 540 too. connection.blocked on store
+// alarms is not built (the store has no alarm to follow yet).
 //
 // # Errors
 //
