@@ -339,3 +339,46 @@ func TestQueueArgsMaxPriority(t *testing.T) {
 	publishConfirmedKeys(t, ch, "", []string{plain, plain}, amqp.Publishing{Body: []byte("low")}, amqp.Publishing{Body: []byte("high"), Priority: 9})
 	assert.Equal(t, []string{"low", "high"}, drain(t, ch, plain), "no x-max-priority: FIFO")
 }
+
+// queueExists reports whether queue exists, on a channel of its own (a
+// passive declare of a missing queue closes the channel with 404).
+func queueExists(t *testing.T, conn *amqp.Connection, queue string) bool {
+	t.Helper()
+	ch := freshChannel(t, conn)
+	_, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+	if err == nil {
+		ch.Close()
+		return true
+	}
+	requireAMQPError(t, err, amqp.NotFound, "NOT_FOUND - no queue '"+queue+"' in vhost '/'")
+	return false
+}
+
+// TestQueueArgsExpires: a queue unused for x-expires is deleted; a
+// consumer keeps it, and so does any declare, passive ones included (so
+// the test looks only once in a while).
+func TestQueueArgsExpires(t *testing.T) {
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	args := amqp.Table{"x-expires": int32(400)}
+	idle := declareQueue(t, b, ch, "idle", args)
+	used := declareQueue(t, b, ch, "used", args)
+	redeclared := declareQueue(t, b, ch, "redeclared", args)
+	_, err := ch.Consume(used, "c", true, false, false, false, nil)
+	require.NoError(t, err)
+	time.Sleep(250 * time.Millisecond)
+	_, err = ch.QueueDeclare(redeclared, false, false, false, false, args)
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	assert.True(t, queueExists(t, conn, redeclared), "a redeclare restarts the period")
+	time.Sleep(900 * time.Millisecond)
+	assert.False(t, queueExists(t, conn, idle), "unused for x-expires")
+	assert.False(t, queueExists(t, conn, redeclared), "unused for x-expires after the last declare")
+	assert.True(t, queueExists(t, conn, used), "a queue with a consumer stays")
+	require.NoError(t, ch.Cancel("c", false))
+	time.Sleep(200 * time.Millisecond)
+	assert.True(t, queueExists(t, conn, used), "not before x-expires")
+	time.Sleep(900 * time.Millisecond)
+	assert.False(t, queueExists(t, conn, used), "unused for x-expires after its consumer left")
+}

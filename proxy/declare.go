@@ -90,6 +90,7 @@ func (ch *channel) queueDeclare(m *amqpwire.QueueDeclare) error {
 		}
 	}
 	ch.lastQueue = q.Name
+	c.srv.topo.touchQueue(c.vhost, q.Name)
 	st, _ := c.ns.Stats(store.GroupID(q.ID))
 	ch.reply(m.NoWait, &amqpwire.QueueDeclareOk{
 		Queue: q.Name, MessageCount: uint32(st.Ready), ConsumerCount: uint32(c.srv.subs.count(c.vhost, q.ID)),

@@ -27,6 +27,8 @@ type topology struct {
 	// queueGone is told about deleted queues (outside the lock) so that
 	// their consumers get basic.cancel.
 	queueGone func(vhost string, id uint64)
+	// queueInUse reports whether a queue has consumers (x-expires).
+	queueInUse func(vhost string, id uint64) bool
 
 	mu struct {
 		sync.RWMutex
@@ -58,9 +60,10 @@ type exchangeState struct {
 
 // queueState is a queue with the bindings into it.
 type queueState struct {
-	q  meta.Queue
-	in []*bindingState
-	dl *deadLetterer // set when the queue has a dead-letter exchange
+	q   meta.Queue
+	in  []*bindingState
+	dl  *deadLetterer // set when the queue has a dead-letter exchange
+	exp *queueExpiry  // set when the queue has x-expires
 }
 
 // bindingState is a binding with its compiled filter.
@@ -444,6 +447,7 @@ func (t *topology) ensureJobLocked(vs *vhostState, qs *queueState, rev uint64) g
 		t.pathsLocked(vs, cfg, b.b.Source, b.filter, b.b.From, "q:"+b.key, 0, nil)
 	}
 	t.groupArgs(vs, qs, cfg)
+	t.expiryArgs(vs, qs)
 	return groupJob{ns: vs.ns, id: qs.q.ID, cfg: cfg, vhost: vs.name}
 }
 
