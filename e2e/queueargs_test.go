@@ -382,3 +382,39 @@ func TestQueueArgsExpires(t *testing.T) {
 	time.Sleep(900 * time.Millisecond)
 	assert.False(t, queueExists(t, conn, used), "unused for x-expires after its consumer left")
 }
+
+// TestQueueArgsSingleActiveConsumer: only the first consumer gets messages;
+// when it goes, the next one takes over, its unacked messages included.
+func TestQueueArgsSingleActiveConsumer(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "sac", amqp.Table{"x-single-active-consumer": true})
+	first := b.channel()
+	second := b.channel()
+	got1, err := first.Consume(q, "first", false, false, false, false, nil)
+	require.NoError(t, err)
+	got2, err := second.Consume(q, "second", false, false, false, false, nil)
+	require.NoError(t, err)
+	_, consumers := queueState(t, ch, q)
+	assert.Equal(t, 2, consumers)
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q}, body("a"), body("b"), body("c"), body("d"))
+	var tags []uint64
+	for _, want := range []string{"a", "b", "c", "d"} {
+		d := receive(t, got1)
+		assert.Equal(t, want, string(d.Body))
+		tags = append(tags, d.DeliveryTag)
+	}
+	noDelivery(t, got2, 200*time.Millisecond)
+	require.NoError(t, first.Ack(tags[1], true))
+	require.NoError(t, first.Close())
+	for _, want := range []string{"c", "d"} {
+		d := receive(t, got2)
+		assert.Equal(t, want, string(d.Body))
+		assert.True(t, d.Redelivered)
+		require.NoError(t, d.Ack(false))
+	}
+	publishConfirmedKeys(t, ch, "", []string{q}, body("e"))
+	d := receive(t, got2)
+	assert.Equal(t, "e", string(d.Body))
+	require.NoError(t, d.Ack(false))
+}

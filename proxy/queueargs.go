@@ -3,6 +3,7 @@ package proxy
 import (
 	"time"
 
+	"github.com/warren-mq/warren/meta"
 	"github.com/warren-mq/warren/store"
 )
 
@@ -50,4 +51,18 @@ func (ch *channel) overflowed(pos store.Position, seq uint64, wait bool) (store.
 		return pos, false, nil
 	}
 	return pos, wait, nil
+}
+
+// singleActive reports x-single-active-consumer: of the queue's consumers
+// only the earliest registered takes messages; when it goes, the next one
+// does (registry.outranked).
+func singleActive(q meta.Queue) bool {
+	on, _ := q.Arguments["x-single-active-consumer"].(bool)
+	return on
+}
+
+// wakeNext makes k, the queue's new active consumer, look for messages.
+func wakeNext(k *consumer) {
+	k.ready.Store(true)
+	k.ch.c.signal()
 }

@@ -62,6 +62,8 @@ type queueSubs struct {
 	mixed atomic.Bool
 	// count mirrors len(consumers) for readers without registry.mu.
 	count atomic.Int32
+	// sac: x-single-active-consumer, only consumers[0] takes messages.
+	sac bool
 }
 
 // shared reports whether more than one consumer of this proxy reads the
@@ -88,7 +90,8 @@ func (r *registry) add(k *consumer, m amqpwire.Method) error {
 		if err != nil {
 			return errorf(amqpwire.InternalError, m, "queue '%s': %v", k.queue.Name, err)
 		}
-		qs = &queueSubs{stop: make(chan struct{})}
+		qs = &queueSubs{stop: make(chan struct{}), sac: singleActive(k.queue)}
+		qs.mixed.Store(qs.sac)
 		r.mu.queues[key] = qs
 		r.wg.Add(1)
 		go r.watch(qs, notify)
@@ -110,6 +113,9 @@ func (r *registry) outranked(k *consumer) bool {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if k.subs.sac {
+		return k.subs.consumers[0] != k
+	}
 	for _, x := range k.subs.consumers {
 		if x.priority > k.priority && !x.blocked.Load() {
 			return true
@@ -171,6 +177,9 @@ func (r *registry) remove(k *consumer) (last bool) {
 	}
 	qs.count.Store(int32(len(qs.consumers)))
 	if len(qs.consumers) > 0 {
+		if qs.sac {
+			wakeNext(qs.consumers[0])
+		}
 		return false
 	}
 	close(qs.stop)
