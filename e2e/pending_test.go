@@ -121,20 +121,3 @@ func TestVhostsAreIsolated(t *testing.T) {
 		t.Fatal("connection to the deleted vhost still open")
 	}
 }
-
-// TestCrashForgetsAckedMessages: after a kill -9 in the middle of a run, no
-// message whose ack the broker had processed (a later method on the same
-// channel was answered) comes back.
-func TestCrashForgetsAckedMessages(t *testing.T) {
-	out := runCrash(t)
-	resurrected := 0
-	for id := range out.acked {
-		if out.seen[id] > 0 {
-			resurrected++
-			if resurrected <= 5 {
-				t.Errorf("acked message %d came back", id)
-			}
-		}
-	}
-	assert.Zero(t, resurrected, "acked messages delivered again")
-}
