@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -44,6 +45,7 @@ type backend interface {
 type namespace struct {
 	name string
 	be   backend
+	log  *slog.Logger
 	now  func() time.Time
 	seed uint64
 
@@ -73,7 +75,7 @@ type namespace struct {
 }
 
 func newNamespace(name string, be backend, now func() time.Time, seed uint64) *namespace {
-	n := &namespace{name: name, be: be, now: now, seed: seed}
+	n := &namespace{name: name, be: be, now: now, seed: seed, log: slog.New(slog.DiscardHandler)}
 	n.mu.topics = map[TopicID]*topicIndex{}
 	n.mu.dropped = map[TopicID]Position{}
 	n.mu.bound = map[TopicID][]*group{}
@@ -133,50 +135,60 @@ func (n *namespace) Append(msg *Message) (Position, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The record is in the log and will be delivered: from here on only
+	// ErrOverflow is reported; later failures are logged (an I/O failure
+	// stops the log, so the next write reports it).
 	e := entryOf(msg, pos, size, keyHash(n.seed, msg.RoutingKey))
 	x.add(e)
 	n.mu.revs.note(msg.Revision, pos)
+	refused := n.countAppendedLocked(&e, msg)
 	if len(x.mem) >= indexBatch {
 		if err := x.flush(); err != nil {
-			return pos, err
+			n.log.Error("store: index write failed", "namespace", n.name, "topic", uint64(msg.Topic), "err", err)
 		}
 	}
 	if n.mu.appends++; n.mu.appends%retainEvery == 0 {
 		n.mu.recent.note(n.now(), pos)
 		if err := n.housekeepLocked(); err != nil {
-			return pos, err
-		}
-	}
-	var refused error
-	for _, g := range n.mu.bound[msg.Topic] {
-		ok, err := n.takesLocked(g, g.bindings, &e, msg)
-		if err != nil {
-			return pos, err
-		}
-		if ok && g.lim.refuses(g, e.bodyLen) {
-			n.refuseLocked(g, &e)
-			refused = fmt.Errorf("%w: group %d", ErrOverflow, g.id)
-			continue
-		}
-		if ok {
-			g.stats.Ready++
-			g.stats.ReadyBytes += uint64(e.bodyLen)
-			if d := g.ttl.deadline(&e); d != 0 {
-				n.noteDeadlineLocked(g, d)
-			}
-			if e.flags&FlagPersistent != 0 {
-				g.owed++
-				g.owedBytes += uint64(e.bodyLen)
-			}
-			g.signal()
-			if g.lim.set() {
-				if err := n.dropHeadLocked(g); err != nil {
-					return pos, err
-				}
-			}
+			n.log.Error("store: housekeeping failed", "namespace", n.name, "err", err)
 		}
 	}
 	return pos, refused
+}
+
+// countAppendedLocked gives the appended record of e to every bound group
+// that takes it. It returns ErrOverflow when a reject-publish group
+// refused it; other errors (giving up a head past a length limit) are
+// logged, as the record was appended.
+func (n *namespace) countAppendedLocked(e *entry, msg *Message) error {
+	var refused error
+	for _, g := range n.mu.bound[msg.Topic] {
+		ok, err := n.takesLocked(g, g.bindings, e, msg)
+		if err != nil || !ok {
+			continue // with msg at hand takesLocked reads nothing
+		}
+		if g.lim.refuses(g, e.bodyLen) {
+			n.refuseLocked(g, e)
+			refused = fmt.Errorf("%w: group %d", ErrOverflow, g.id)
+			continue
+		}
+		g.stats.Ready++
+		g.stats.ReadyBytes += uint64(e.bodyLen)
+		if d := g.ttl.deadline(e); d != 0 {
+			n.noteDeadlineLocked(g, d)
+		}
+		if e.flags&FlagPersistent != 0 {
+			g.owed++
+			g.owedBytes += uint64(e.bodyLen)
+		}
+		g.signal()
+		if g.lim.set() {
+			if err := n.dropHeadLocked(g); err != nil {
+				n.log.Error("store: length limit failed", "namespace", n.name, "group", uint64(g.id), "err", err)
+			}
+		}
+	}
+	return refused
 }
 
 // indexBatch is how many index entries a topic buffers before writing them.

@@ -46,6 +46,7 @@ func openFileNamespace(opts Options, root, name string) (*namespace, error) {
 	}
 	l.mu.state = stateLog{dir: stateDir, gen: rs.gen}
 	n := newNamespace(name, l, opts.Now, seed)
+	n.log = opts.Logger
 	if err := n.recoverFile(l, rs); err != nil {
 		l.closeFiles(n)
 		return nil, fmt.Errorf("store: namespace %q: %w", name, err)
