@@ -418,3 +418,23 @@ func TestQueueArgsSingleActiveConsumer(t *testing.T) {
 	assert.Equal(t, "e", string(d.Body))
 	require.NoError(t, d.Ack(false))
 }
+
+// TestQueueArgsDeadLetterCycleDropped: a message that expires in a queue
+// dead-lettering to itself does not go round for ever.
+func TestQueueArgsDeadLetterCycleDropped(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	name := uniqueName(t, "cycle")
+	_, err := ch.QueueDeclare(name, false, false, false, false,
+		amqp.Table{"x-message-ttl": int32(30), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+	require.NoError(t, err)
+	deleteQueueAtCleanup(b, name)
+	publishConfirmedKeys(t, ch, "", []string{name}, body("a"))
+	time.Sleep(400 * time.Millisecond)
+	eventuallyReady(t, ch, name, 0)
+	for i := 0; i < 10; i++ { // a looping message is ready most of each 30 ms
+		n, _ := queueState(t, ch, name)
+		require.Equal(t, 0, n, "the message came round again")
+		time.Sleep(15 * time.Millisecond)
+	}
+}

@@ -96,6 +96,9 @@ func (d *deadLetterer) republish(dl *store.DeadLetter) {
 	if k, ok := q.Arguments["x-dead-letter-routing-key"].(string); ok {
 		rk = []byte(k)
 	}
+	if dl.Reason != store.DeadRejected && cycled(dl.Message.Properties, d.queue) {
+		return // dropped, as RabbitMQ drops a dead-letter cycle without a reject
+	}
 	props, err := deadProperties(dl.Message.Properties, deathOf(d.queue, dl, time.Now()))
 	if err != nil {
 		d.t.log.Warn("proxy: dead letter properties", "queue", d.queue, "err", err)
@@ -176,4 +179,25 @@ func addDeath(h amqpwire.Table, dth death, expiration string) {
 			h[k] = v
 		}
 	}
+}
+
+// cycled reports a dead-letter cycle: the message already died in queue
+// and no consumer rejected it on the way. RabbitMQ drops such a message
+// when it would reach the queue again; Warren, which routes once per
+// topic, drops it when it dies there a second time.
+func cycled(raw []byte, queue string) bool {
+	p, err := amqpwire.DecodeProperties(raw)
+	if err != nil {
+		return false
+	}
+	deaths, _ := p.Headers["x-death"].([]any)
+	seen := false
+	for _, v := range deaths {
+		e, _ := v.(amqpwire.Table)
+		if e["reason"] == "rejected" {
+			return false
+		}
+		seen = seen || e["queue"] == queue
+	}
+	return seen
 }

@@ -67,3 +67,36 @@ func TestDeadPropertiesMovesExpiration(t *testing.T) {
 	require.Equal(t, "20", e["original-expiration"])
 	require.Equal(t, time.Unix(5, 0).UTC(), e["time"])
 }
+
+func TestCycled(t *testing.T) {
+	props := func(deaths ...amqpwire.Table) []byte {
+		h := amqpwire.Table{}
+		if deaths != nil {
+			var a []any
+			for _, d := range deaths {
+				a = append(a, d)
+			}
+			h["x-death"] = a
+		}
+		raw, err := (&amqpwire.Properties{Headers: h}).Append(nil)
+		require.NoError(t, err)
+		return raw
+	}
+	d := func(q, reason string) amqpwire.Table { return amqpwire.Table{"queue": q, "reason": reason} }
+	tests := []struct {
+		name string
+		raw  []byte
+		want bool
+	}{
+		{"never died", props(), false},
+		{"died elsewhere", props(d("other", "expired")), false},
+		{"died here before", props(d("q", "expired")), true},
+		{"died here, then elsewhere", props(d("other", "maxlen"), d("q", "expired")), true},
+		{"a reject breaks the cycle", props(d("other", "rejected"), d("q", "expired")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, cycled(tt.raw, "q"))
+		})
+	}
+}
