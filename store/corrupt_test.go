@@ -117,3 +117,69 @@ func TestOpenLocksTheDirectory(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 }
+
+// TestCorruptRecordIsDroppedNotRetried: a record that fails its checksum
+// in an older segment is finished (persisted as done, never delivered) and
+// the queue goes on past it, during this run and after a restart.
+func TestCorruptRecordIsDroppedNotRetried(t *testing.T) {
+	const n = 2000
+	dir, ps := fillStore(t, n) // 64 KiB segments: several
+	segs, err := filepath.Glob(filepath.Join(dir, "ns-*", "log", "*.log"))
+	require.NoError(t, err)
+	sort.Strings(segs)
+	require.Greater(t, len(segs), 1)
+	bad := 100 // a record of the first, complete segment
+	flipByte(t, segs[0], int64(ps[bad])+60)
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	var got []string
+	for range 2 * n {
+		ds, err := ns.Pop(1, 1, 64, time.Minute)
+		require.NoError(t, err)
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			got = append(got, string(d.Message.Body))
+			require.NoError(t, ns.Ack(1, d.Receipt))
+		}
+	}
+	require.Len(t, got, n-1)
+	require.NotContains(t, got, fmt.Sprintf("message %03d", bad))
+	require.Equal(t, fmt.Sprintf("message %03d", bad+1), got[bad])
+	st, err := ns.Stats(1)
+	require.NoError(t, err)
+	require.Zero(t, st.Ready)
+	require.Zero(t, st.Unacked)
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	ds, err := ns.Pop(1, 1, n, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, ds, "the corrupt record stays finished after a restart")
+}
+
+// TestCorruptRecordAlone: when the only record a Pop picks is corrupt,
+// Pop goes on to the next one instead of answering empty.
+func TestCorruptRecordAlone(t *testing.T) {
+	dir, ps := fillStore(t, 2000)
+	segs, err := filepath.Glob(filepath.Join(dir, "ns-*", "log", "*.log"))
+	require.NoError(t, err)
+	sort.Strings(segs)
+	flipByte(t, segs[0], int64(ps[0])+60)
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	ds, err := ns.Pop(1, 1, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, "message 001", string(ds[0].Message.Body))
+}

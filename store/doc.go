@@ -103,7 +103,10 @@
 //	+52  exchange, routing key, properties, body
 //
 // The CRC is checked on every read and in recovery; a corrupt record is
-// never delivered (Pop returns an error wrapping ErrCorrupt).
+// never delivered: Pop logs its position at error level and finishes it
+// for the group (persisted like an ack, so a restart does not retry it),
+// then goes on. A record that fails to read for another reason goes back
+// to the requeued set and Pop returns the error.
 //
 // # Index files
 //

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -30,16 +31,9 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 			return nil, err
 		}
 	}
-	picked, err := n.pickLocked(g, max, now.UnixMilli())
+	out, err := n.popSomeLocked(g, max, now.UnixMilli())
 	if g.ttl.watching {
 		defer n.checkHeadLocked(g)
-	}
-	if err != nil && len(picked) == 0 {
-		return nil, err
-	}
-	out, rerr := n.readPickedLocked(g, picked)
-	if rerr != nil {
-		err = rerr
 	}
 	if len(out) == 0 {
 		return nil, err
@@ -62,6 +56,24 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 		}
 	}
 	return out, err
+}
+
+// popSomeLocked picks and reads up to max messages, picking again when
+// every one picked was corrupt.
+func (n *namespace) popSomeLocked(g *group, max int, now int64) ([]Delivery, error) {
+	for {
+		picked, err := n.pickLocked(g, max, now)
+		if err != nil && len(picked) == 0 {
+			return nil, err
+		}
+		out, dropped, rerr := n.readPickedLocked(g, picked)
+		if rerr != nil {
+			err = rerr
+		}
+		if len(out) > 0 || dropped == 0 || err != nil {
+			return out, err
+		}
+	}
 }
 
 type pick struct {
@@ -185,45 +197,74 @@ func (n *namespace) scanOneLocked(g *group, picked []pick, limit int, now int64)
 	return picked, nil
 }
 
-// readPickedLocked reads the picked records into one buffer. On a read
-// error the unread ones go back to the requeued set and the error returns.
-func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, error) {
+// readPickedLocked reads the picked records into one buffer. A record
+// that fails its checksum (or cannot be read at all, ErrCorrupt) is
+// finished and logged, never delivered, and the rest of its run is read
+// one record at a time; it returns how many it dropped so. On an I/O error
+// the unread ones go back to the requeued set and the error returns.
+func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, int, error) {
 	total := 0
 	for _, p := range picked {
 		total += int(p.in.size)
 	}
 	buf := make([]byte, total)
 	out := make([]Delivery, 0, len(picked))
-	off := 0
+	off, dropped, single := 0, 0, false
 	for i := 0; i < len(picked); {
 		// Records that follow each other in the log are read at once.
 		j, size := i+1, int(picked[i].in.size)
-		for j < len(picked) && picked[j].in.pos == picked[j-1].in.pos+Position(picked[j-1].in.size) {
+		for !single && j < len(picked) && picked[j].in.pos == picked[j-1].in.pos+Position(picked[j-1].in.size) {
 			size += int(picked[j].in.size)
 			j++
 		}
 		run, err := n.be.read(picked[i].in.pos, uint32(size), buf[off:off+size])
-		for ; err == nil && i < j; i++ {
+		if errors.Is(err, ErrCorrupt) && j > i+1 {
+			single = true
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			for _, q := range picked[i:] {
+				q.in.requeued = true
+				g.requeue.push(q.in.pos, q.in.level)
+			}
+			return out, dropped, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
+		}
+		for ; i < j; i++ {
 			p := picked[i]
 			var d Delivery
-			if err = decodeRecord(run[:p.in.size], &d.Message); err != nil {
-				break
+			if err == nil {
+				err = decodeRecord(run[:p.in.size], &d.Message)
+				run = run[p.in.size:]
 			}
-			run, off = run[p.in.size:], off+int(p.in.size)
+			off += int(p.in.size)
+			if err != nil {
+				dropped++
+				if serr := n.dropCorruptLocked(g, p.in, err); serr != nil {
+					return out, dropped, serr
+				}
+				err = nil
+				continue
+			}
 			d.Receipt = receiptOf(p.in.pos, p.in.gen)
 			d.Position = p.in.pos
 			d.Redelivered = p.redelivered
 			out = append(out, d)
 		}
-		if err != nil {
-			for _, q := range picked[i:] {
-				q.in.requeued = true
-				g.requeue.push(q.in.pos, q.in.level)
-			}
-			return out, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
-		}
 	}
-	return out, nil
+	return out, dropped, nil
+}
+
+// dropCorruptLocked finishes a picked record that cannot be delivered
+// because it is corrupt, so that it blocks neither this Pop nor, once
+// persisted, one after a restart.
+func (n *namespace) dropCorruptLocked(g *group, in *inflight, err error) error {
+	n.log.Error("store: corrupt record dropped", "namespace", n.name, "group", uint64(g.id),
+		"position", uint64(in.pos), "size", in.size, "err", err)
+	g.stats.Ready--
+	g.stats.ReadyBytes -= uint64(in.bodyLen)
+	in.requeued = false
+	n.dropPendingLocked(g, in)
+	return n.saveDoneLocked(g, []*inflight{in})
 }
 
 func (n *namespace) requeueLocked(g *group, in *inflight) {
