@@ -133,8 +133,14 @@ func (c *conn) authenticate(ok *amqpwire.ConnectionStartOk) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, handshakeTimeout)
 	defer cancel()
-	if _, err := c.srv.md.Authenticate(ctx, user, pass); err != nil {
-		c.log.Info("proxy: login refused", "user", user, "mechanism", ok.Mechanism)
+	_, err = c.srv.md.Authenticate(ctx, user, pass)
+	if err == nil && !c.srv.loginAllowed(user, c.nc.RemoteAddr()) {
+		// RabbitMQ checks loopback_users after the password and refuses
+		// the same way.
+		err = fmt.Errorf("user '%s' can only connect via localhost", user)
+	}
+	if err != nil {
+		c.log.Info("proxy: login refused", "user", user, "mechanism", ok.Mechanism, "err", err)
 		pe := errorf(amqpwire.AccessRefused, ok,
 			"Login was refused using authentication mechanism %s. For details see the broker logfile.", ok.Mechanism)
 		c.refuse(pe)

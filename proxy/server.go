@@ -28,6 +28,7 @@ type Config struct {
 	// consumer_timeout), negative disables.
 	ConsumerTimeout time.Duration
 	Logger          *slog.Logger
+	Security        // amqps listener and loopback users (security.go)
 }
 
 // Defaults, as RabbitMQ 3.10.
@@ -74,6 +75,7 @@ type Server struct {
 	mu struct {
 		sync.Mutex
 		ln      net.Listener
+		tlsLn   net.Listener // amqps, nil when off
 		started bool
 		closed  bool
 		conns   map[*conn]struct{}
@@ -137,6 +139,20 @@ func (s *Server) Start(ctx context.Context) error {
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.AMQPAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: listen: %w", err)
+	}
+	tlsLn, err := s.tlsListen(ctx)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if tlsLn != nil {
+		s.mu.tlsLn = tlsLn
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.accept(tlsLn)
+		}()
+		s.log.Info("proxy: listening (amqps)", "addr", tlsLn.Addr().String())
 	}
 	s.mu.ln, s.mu.started = ln, true
 	s.wg.Add(2)
@@ -205,7 +221,7 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	s.mu.closed = true
-	ln := s.mu.ln
+	ln, tlsLn := s.mu.ln, s.mu.tlsLn
 	conns := make([]*conn, 0, len(s.mu.conns))
 	for c := range s.mu.conns {
 		conns = append(conns, c)
@@ -214,6 +230,9 @@ func (s *Server) Close(ctx context.Context) error {
 	var err error
 	if ln != nil {
 		err = ln.Close()
+	}
+	if tlsLn != nil {
+		_ = tlsLn.Close()
 	}
 	for _, c := range conns {
 		c.forceClose(shutdownText)

@@ -16,6 +16,14 @@ type config struct {
 	DataDir   string
 	PprofAddr string
 	LogLevel  string
+	// AMQPSAddr, TLSCert and TLSKey configure the amqps listener (off when
+	// AMQPSAddr is empty).
+	AMQPSAddr string
+	TLSCert   string
+	TLSKey    string
+	// LoopbackUsers is a comma list of users allowed only from loopback
+	// (RabbitMQ's loopback_users); empty lets every user in from anywhere.
+	LoopbackUsers string
 }
 
 // setting ties a flag to its environment variable and default.
@@ -31,6 +39,10 @@ func (c *config) settings() []setting {
 		{"data-dir", "WARREN_DATA_DIR", "./data", "directory for the commit log and metadata", &c.DataDir},
 		{"pprof-addr", "WARREN_PPROF_ADDR", "", "serve net/http/pprof on this loopback address (off when empty)", &c.PprofAddr},
 		{"log-level", "WARREN_LOG_LEVEL", "info", "log level: debug, info, warn, error", &c.LogLevel},
+		{"amqps-addr", "WARREN_AMQPS_ADDR", "", "AMQP over TLS listen address, e.g. :5671 (off when empty)", &c.AMQPSAddr},
+		{"tls-cert", "WARREN_TLS_CERT", "", "PEM certificate (chain) file for the amqps listener", &c.TLSCert},
+		{"tls-key", "WARREN_TLS_KEY", "", "PEM private key file for the amqps listener", &c.TLSKey},
+		{"loopback-users", "WARREN_LOOPBACK_USERS", "guest", "comma list of users allowed to log in only from loopback (empty: none)", &c.LoopbackUsers},
 	}
 }
 
@@ -66,12 +78,27 @@ func (c *config) validate() error {
 	if c.PprofAddr != "" && !isLoopback(c.PprofAddr) {
 		return fmt.Errorf("warren: --pprof-addr %q must be a loopback address (127.0.0.1:port or [::1]:port)", c.PprofAddr)
 	}
+	if c.AMQPSAddr != "" && (c.TLSCert == "" || c.TLSKey == "") {
+		return fmt.Errorf("warren: --amqps-addr needs --tls-cert and --tls-key")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("warren: unknown --log-level %q", c.LogLevel)
 	}
 	return nil
+}
+
+// loopbackUsers splits the --loopback-users comma list; an empty list is
+// non-nil, so that the proxy lets every user in from anywhere.
+func (c *config) loopbackUsers() []string {
+	users := []string{}
+	for _, u := range strings.Split(c.LoopbackUsers, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			users = append(users, u)
+		}
+	}
+	return users
 }
 
 func isLoopback(addr string) bool {

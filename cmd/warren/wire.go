@@ -39,6 +39,12 @@ func allInOne(cfg config, logger *slog.Logger) fx.Option {
 			proxy.Config{
 				AMQPAddr: cfg.AMQPAddr,
 				Logger:   logger.With("component", "proxy"),
+				Security: proxy.Security{
+					AMQPSAddr:     cfg.AMQPSAddr,
+					TLSCertFile:   cfg.TLSCert,
+					TLSKeyFile:    cfg.TLSKey,
+					LoopbackUsers: cfg.loopbackUsers(),
+				},
 			},
 		),
 		fx.Invoke(func() error { return ensureDir(cfg.DataDir) }),
