@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"testing"
 	"time"
 
@@ -437,4 +438,40 @@ func TestQueueArgsDeadLetterCycleDropped(t *testing.T) {
 		require.Equal(t, 0, n, "the message came round again")
 		time.Sleep(15 * time.Millisecond)
 	}
+}
+
+// putPolicy sets a policy for exactly queue through the admin API, removed
+// at cleanup.
+func putPolicy(t *testing.T, b *broker, queue string, def map[string]any) {
+	t.Helper()
+	name := uniqueName(t, "policy")
+	path := "/api/policies/%2f/" + name
+	status, out := api(t, b, "PUT", path, map[string]any{
+		"pattern": "^" + regexp.QuoteMeta(queue) + "$", "definition": def, "apply-to": "queues", "priority": 0,
+	})
+	require.Contains(t, []int{201, 204}, status, "%s", out)
+	t.Cleanup(func() { api(t, b, "DELETE", path, nil) })
+}
+
+// TestQueueArgsPolicyAppliesToLiveQueue: a policy set through the admin API
+// gives a live queue a message TTL (the lower of policy and argument) and a
+// dead-letter exchange. (RabbitMQ fixes a message's TTL when it is
+// enqueued, so the message is published after the policy.)
+func TestQueueArgsPolicyAppliesToLiveQueue(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	dead := declareQueue(t, b, ch, "dead", nil)
+	q := declareQueue(t, b, ch, "q", amqp.Table{"x-message-ttl": int32(60000)})
+	putPolicy(t, b, q, map[string]any{"message-ttl": 100, "dead-letter-exchange": "", "dead-letter-routing-key": dead})
+	time.Sleep(300 * time.Millisecond) // RabbitMQ applies a policy asynchronously
+	publishConfirmedKeys(t, ch, "", []string{q}, body("a"))
+	got, err := ch.Consume(dead, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	d := receive(t, got)
+	assert.Equal(t, "a", string(d.Body))
+	es := deathEntries(t, d)
+	require.Len(t, es, 1)
+	assert.Equal(t, "expired", es[0]["reason"])
+	assert.Equal(t, q, es[0]["queue"])
+	eventuallyReady(t, ch, q, 0)
 }

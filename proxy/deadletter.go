@@ -84,16 +84,16 @@ func (d *deadLetterer) drain() {
 // republish sends one dead letter to the queue's dead-letter exchange as
 // its arguments are now.
 func (d *deadLetterer) republish(dl *store.DeadLetter) {
-	q, ok := d.t.lookupQueue(d.vhost, d.queue)
-	if !ok || q.ID != d.id {
+	id, args, ok := d.t.queueArgs(d.vhost, d.queue)
+	if !ok || id != d.id {
 		return
 	}
-	dlx, ok := q.Arguments["x-dead-letter-exchange"].(string)
+	dlx, ok := args["x-dead-letter-exchange"].(string)
 	if !ok {
 		return
 	}
 	rk := dl.Message.RoutingKey
-	if k, ok := q.Arguments["x-dead-letter-routing-key"].(string); ok {
+	if k, ok := args["x-dead-letter-routing-key"].(string); ok {
 		rk = []byte(k)
 	}
 	if dl.Reason != store.DeadRejected && cycled(dl.Message.Properties, d.queue) {

@@ -69,8 +69,12 @@ func (x *queueExpiry) fire() {
 
 // expiryArgs arms the x-expires timer of a queue (topology lock held).
 func (t *topology) expiryArgs(vs *vhostState, qs *queueState) {
-	ms, ok := intArg(qs.q.Arguments["x-expires"])
+	ms, ok := intArg(t.effectiveArgsLocked(vs, qs.q)["x-expires"])
 	if !ok || ms <= 0 {
+		if qs.exp != nil { // a policy with expires went away
+			qs.exp.stop()
+			qs.exp = nil
+		}
 		return
 	}
 	period := time.Duration(ms) * time.Millisecond
@@ -78,11 +82,7 @@ func (t *topology) expiryArgs(vs *vhostState, qs *queueState) {
 		return
 	}
 	if qs.exp != nil {
-		qs.exp.mu.Lock()
-		if qs.exp.timer != nil {
-			qs.exp.timer.Stop()
-		}
-		qs.exp.mu.Unlock()
+		qs.exp.stop()
 	}
 	qs.exp = &queueExpiry{t: t, vhost: vs.name, queue: qs.q.Name, id: qs.q.ID, period: period}
 	qs.exp.touch()
@@ -100,5 +100,13 @@ func (t *topology) touchQueue(vhost, name string) {
 	t.mu.RUnlock()
 	if x != nil {
 		x.touch()
+	}
+}
+
+func (x *queueExpiry) stop() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.timer != nil {
+		x.timer.Stop()
 	}
 }

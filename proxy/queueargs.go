@@ -14,7 +14,7 @@ import (
 
 // groupArgs puts the queue's arguments into its group config.
 func (t *topology) groupArgs(vs *vhostState, qs *queueState, cfg *store.GroupConfig) {
-	args := qs.q.Arguments
+	args := t.effectiveArgsLocked(vs, qs.q)
 	if ttl, ok := intArg(args["x-message-ttl"]); ok && ttl >= 0 {
 		cfg.MessageTTL, cfg.HasMessageTTL = time.Duration(ttl)*time.Millisecond, true
 	}

@@ -48,6 +48,7 @@ type vhostState struct {
 	ns        store.Namespace
 	exchanges map[string]*exchangeState
 	queues    map[string]*queueState
+	policies  map[string]*policyState // by name
 }
 
 // exchangeState is an exchange with its bindings in both directions.
@@ -119,6 +120,9 @@ func (t *topology) load(ctx context.Context) error {
 	}
 	for i := range snap.Bindings {
 		t.putBindingLocked(snap.Bindings[i])
+	}
+	for _, p := range snap.Policies {
+		t.putPolicyLocked(p)
 	}
 	for _, vs := range t.mu.vhosts {
 		for _, qs := range vs.queues {
@@ -241,6 +245,8 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 			t.putBindingLocked(*ch.Binding)
 		}
 		t.markBindingDirtyLocked(vs, *ch.Binding, dirty)
+	case meta.KindPolicy:
+		t.applyPolicyLocked(ch, dirty)
 	}
 	return jobs, gone
 }
