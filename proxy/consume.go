@@ -334,6 +334,9 @@ func (ch *channel) basicRecover(m amqpwire.Method, reply bool) error {
 		ch.inFlight--
 		if u.k != nil {
 			u.k.inFlight--
+			// As settle: the consumer has credit again, so lower
+			// priorities must leave the queue to it.
+			u.k.blocked.Store(false)
 		}
 	}
 	c.mu.Unlock()
