@@ -115,38 +115,34 @@ func TestAdminQueueDeleteCancelsConsumers(t *testing.T) {
 	}
 }
 
-// TestAdminShowsLiveChannelsAndConsumers finds a consumer by its tag in
-// GET /api/consumers and its channel in GET /api/channels.
-func TestAdminShowsLiveChannelsAndConsumers(t *testing.T) {
-	t.Parallel()
-	b := startBroker(t)
-	ch := b.channel()
-	q := declareQueue(t, b, ch, "q", nil)
-	tag := uniqueName(t, "tag")
-	require.NoError(t, ch.Qos(7, 0, false))
-	_, err := ch.Consume(q, tag, false, false, false, false, nil)
-	require.NoError(t, err)
+// apiConsumer is an entry of GET /api/consumers.
+type apiConsumer struct {
+	ConsumerTag    string `json:"consumer_tag"`
+	AckRequired    bool   `json:"ack_required"`
+	Exclusive      bool   `json:"exclusive"`
+	PrefetchCount  int    `json:"prefetch_count"`
+	Queue          struct{ Name, Vhost string }
+	ChannelDetails json.RawMessage `json:"channel_details"` // RabbitMQ may give []
+}
 
-	type consumer struct {
-		ConsumerTag    string `json:"consumer_tag"`
-		AckRequired    bool   `json:"ack_required"`
-		Exclusive      bool   `json:"exclusive"`
-		PrefetchCount  int    `json:"prefetch_count"`
-		Queue          struct{ Name, Vhost string }
-		ChannelDetails json.RawMessage `json:"channel_details"` // RabbitMQ may give []
-	}
-	var found *consumer
-	var details struct {
-		Name           string `json:"name"`
-		ConnectionName string `json:"connection_name"`
-		Number         int    `json:"number"`
-		User           string `json:"user"`
-	}
-	// RabbitMQ lists a new consumer with "channel_details": [] until its
-	// channel's stats arrive.
+// apiChannelDetails is an apiConsumer's channel_details.
+type apiChannelDetails struct {
+	Name           string `json:"name"`
+	ConnectionName string `json:"connection_name"`
+	Number         int    `json:"number"`
+	User           string `json:"user"`
+}
+
+// findConsumer waits until GET /api/consumers lists the consumer with its
+// channel details; RabbitMQ lists a new consumer with "channel_details": []
+// until its channel's stats arrive.
+func findConsumer(t *testing.T, b *broker, tag string) (*apiConsumer, apiChannelDetails) {
+	t.Helper()
+	var found *apiConsumer
+	var details apiChannelDetails
 	assert.Eventually(t, func() bool {
 		status, out := api(t, b, http.MethodGet, "/api/consumers", nil)
-		var all []consumer
+		var all []apiConsumer
 		if status != http.StatusOK || json.Unmarshal(out, &all) != nil {
 			return false
 		}
@@ -160,6 +156,22 @@ func TestAdminShowsLiveChannelsAndConsumers(t *testing.T) {
 	}, 20*time.Second, 200*time.Millisecond)
 	require.NotNil(t, found, "consumer %s not listed", tag)
 	require.NoError(t, json.Unmarshal(found.ChannelDetails, &details), "channel_details %s", found.ChannelDetails)
+	return found, details
+}
+
+// TestAdminShowsLiveChannelsAndConsumers finds a consumer by its tag in
+// GET /api/consumers and its channel in GET /api/channels.
+func TestAdminShowsLiveChannelsAndConsumers(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	tag := uniqueName(t, "tag")
+	require.NoError(t, ch.Qos(7, 0, false))
+	_, err := ch.Consume(q, tag, false, false, false, false, nil)
+	require.NoError(t, err)
+
+	found, details := findConsumer(t, b, tag)
 	assert.True(t, found.AckRequired)
 	assert.False(t, found.Exclusive)
 	assert.Equal(t, 7, found.PrefetchCount)

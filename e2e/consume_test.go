@@ -560,24 +560,7 @@ func TestConcurrentPublishersAndConsumers(t *testing.T) {
 	errs := make(chan error, publishers)
 	for p := 0; p < publishers; p++ {
 		ch := freshChannel(t, b.dial())
-		go func(p int) {
-			if err := ch.Confirm(false); err != nil {
-				errs <- err
-				return
-			}
-			var last *amqp.DeferredConfirmation
-			for i := 0; i < each; i++ {
-				dc, err := ch.PublishWithDeferredConfirm("", q, false, false,
-					amqp.Publishing{MessageId: strconv.Itoa(p*each + i)})
-				if err != nil {
-					errs <- err
-					return
-				}
-				last = dc
-			}
-			_, err := last.WaitContext(ctx(t))
-			errs <- err
-		}(p)
+		go func(p int) { errs <- publishRange(t, ch, q, p*each, each) }(p)
 	}
 	for p := 0; p < publishers; p++ {
 		require.NoError(t, <-errs)
@@ -672,4 +655,23 @@ func TestQosAppliesToLaterConsumers(t *testing.T) {
 	ready2, _ := queueState(t, setup, q2)
 	assert.Equal(t, 9, ready1)
 	assert.Equal(t, 7, ready2)
+}
+
+// publishRange publishes n confirmed messages with ids from first on and
+// waits for the last confirm.
+func publishRange(t *testing.T, ch *amqp.Channel, queue string, first, n int) error {
+	if err := ch.Confirm(false); err != nil {
+		return err
+	}
+	var last *amqp.DeferredConfirmation
+	for i := 0; i < n; i++ {
+		dc, err := ch.PublishWithDeferredConfirm("", queue, false, false,
+			amqp.Publishing{MessageId: strconv.Itoa(first + i)})
+		if err != nil {
+			return err
+		}
+		last = dc
+	}
+	_, err := last.WaitContext(ctx(t))
+	return err
 }

@@ -50,42 +50,12 @@ func TestPika(t *testing.T) {
 	redelivered := 0
 	for _, m := range lines[3 : 3+n+1] {
 		body, _ := m["body"].(string)
-		id := strings.TrimPrefix(body, "body ")
 		bodies[body]++
 		if m["redelivered"] == true {
 			redelivered++
 			assert.Equal(t, "body 0", body, "only the rejected message is redelivered")
 		}
-		want := map[string]any{
-			"body":             body,
-			"redelivered":      m["redelivered"],
-			"content_type":     "application/json",
-			"content_encoding": "utf-8",
-			"headers": map[string]any{
-				"str":     "text ✓",
-				"bytes":   map[string]any{"bytes": "AAH/"},
-				"int":     float64(42),
-				"big":     float64(1 << 40),
-				"neg":     float64(-7),
-				"bool":    true,
-				"decimal": map[string]any{"decimal": "3.14"},
-				"when":    map[string]any{"datetime": "2020-01-02T03:04:05"},
-				"none":    nil,
-				"list":    []any{float64(1), "two", []any{float64(3)}},
-				"table":   map[string]any{"inner": "v", "n": float64(1)},
-			},
-			"delivery_mode":  float64(2),
-			"priority":       float64(5),
-			"correlation_id": "corr-" + id,
-			"reply_to":       "reply-queue",
-			"expiration":     "600000",
-			"message_id":     id,
-			"timestamp":      float64(1700000000 + atoi(t, id)),
-			"type":           "pika.test",
-			"user_id":        "guest",
-			"app_id":         "pika-e2e",
-			"cluster_id":     "cluster-x",
-		}
+		want := pikaExpected(t, body, m["redelivered"])
 		assert.Equal(t, want, m)
 	}
 	assert.Equal(t, 1, redelivered)
@@ -99,4 +69,40 @@ func atoi(t *testing.T, s string) int {
 	_, err := fmt.Sscan(s, &n)
 	require.NoError(t, err, "number %q", s)
 	return n
+}
+
+// pikaExpected is what the script must print for the message with body
+// "body <id>": every property as testdata/pika_roundtrip.py set it.
+func pikaExpected(t *testing.T, body string, redelivered any) map[string]any {
+	id := strings.TrimPrefix(body, "body ")
+	return map[string]any{
+		"body":             body,
+		"redelivered":      redelivered,
+		"content_type":     "application/json",
+		"content_encoding": "utf-8",
+		"headers": map[string]any{
+			"str":     "text ✓",
+			"bytes":   map[string]any{"bytes": "AAH/"},
+			"int":     float64(42),
+			"big":     float64(1 << 40),
+			"neg":     float64(-7),
+			"bool":    true,
+			"decimal": map[string]any{"decimal": "3.14"},
+			"when":    map[string]any{"datetime": "2020-01-02T03:04:05"},
+			"none":    nil,
+			"list":    []any{float64(1), "two", []any{float64(3)}},
+			"table":   map[string]any{"inner": "v", "n": float64(1)},
+		},
+		"delivery_mode":  float64(2),
+		"priority":       float64(5),
+		"correlation_id": "corr-" + id,
+		"reply_to":       "reply-queue",
+		"expiration":     "600000",
+		"message_id":     id,
+		"timestamp":      float64(1700000000 + atoi(t, id)),
+		"type":           "pika.test",
+		"user_id":        "guest",
+		"app_id":         "pika-e2e",
+		"cluster_id":     "cluster-x",
+	}
 }
