@@ -4,6 +4,9 @@
 // --amqp-addr). SIGTERM or SIGINT shut it down cleanly: connections are
 // closed with 320 CONNECTION_FORCED and the store is flushed before exit.
 //
+// `warren meta` runs MQ-Meta alone (metadata, admin HTTP API and the change
+// feed over HTTP) for split deployments; --amqp-addr is then unused.
+//
 // `warren bench` is the load tool: it drives any AMQP 0-9-1 URL (see
 // bench.go).
 package main
@@ -31,8 +34,14 @@ func main() {
 }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "bench" {
-		return runBench(args[1:])
+	wiring := allInOne
+	if len(args) > 0 {
+		switch args[0] {
+		case "bench":
+			return runBench(args[1:])
+		case "meta":
+			wiring, args = metaOnly, args[1:]
+		}
 	}
 	cfg, err := parseConfig(args, os.Getenv, os.Stderr)
 	if err != nil {
@@ -48,7 +57,7 @@ func run(args []string) error {
 		}),
 		fx.StartTimeout(30*time.Second),
 		fx.StopTimeout(30*time.Second),
-		allInOne(cfg, logger),
+		wiring(cfg, logger),
 	)
 	if err := app.Err(); err != nil {
 		return err

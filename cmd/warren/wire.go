@@ -21,24 +21,22 @@ import (
 // allInOne wires meta, store and proxy into one process.
 func allInOne(cfg config, logger *slog.Logger) fx.Option {
 	return fx.Options(
+		metaOnly(cfg, logger),
 		fx.Supply(
 			store.Options{
 				Dir:           filepath.Join(cfg.DataDir, "store"),
 				Flush:         store.Sync,
 				CompileFilter: mapping.CompileFilter,
-				Logger:        logger.With("component", "store"),
-			},
-			meta.Options{
-				Path:   filepath.Join(cfg.DataDir, "meta.db"),
-				Logger: logger.With("component", "meta"),
-			},
-			meta.HTTPOptions{
-				Addr:   cfg.HTTPAddr,
-				Logger: logger.With("component", "http"),
+				// A record holds the body plus header, exchange, routing
+				// key and properties: leave room so that a body of
+				// exactly the proxy's limit is stored.
+				MaxMessageSize: proxy.DefaultMaxMessageSize + proxy.StoreRecordAllowance,
+				Logger:         logger.With("component", "store"),
 			},
 			proxy.Config{
-				AMQPAddr: cfg.AMQPAddr,
-				Logger:   logger.With("component", "proxy"),
+				AMQPAddr:       cfg.AMQPAddr,
+				MaxMessageSize: proxy.DefaultMaxMessageSize,
+				Logger:         logger.With("component", "proxy"),
 				Security: proxy.Security{
 					AMQPSAddr:     cfg.AMQPSAddr,
 					TLSCertFile:   cfg.TLSCert,
@@ -47,10 +45,28 @@ func allInOne(cfg config, logger *slog.Logger) fx.Option {
 				},
 			},
 		),
-		fx.Invoke(func() error { return ensureDir(cfg.DataDir) }),
 		store.Module,
-		meta.Module,
 		proxy.Module,
+	)
+}
+
+// metaOnly wires MQ-Meta alone: bbolt under --data-dir and the admin HTTP
+// API (with the change feed remote proxies follow) on --http-addr. It is the
+// `warren meta` role and the metadata half of the all-in-one process.
+func metaOnly(cfg config, logger *slog.Logger) fx.Option {
+	return fx.Options(
+		fx.Supply(
+			meta.Options{
+				Path:   filepath.Join(cfg.DataDir, "meta.db"),
+				Logger: logger.With("component", "meta"),
+			},
+			meta.HTTPOptions{
+				Addr:   cfg.HTTPAddr,
+				Logger: logger.With("component", "http"),
+			},
+		),
+		fx.Invoke(func() error { return ensureDir(cfg.DataDir) }),
+		meta.Module,
 		meta.HTTPModule,
 		pprofServer(cfg.PprofAddr, logger),
 	)
