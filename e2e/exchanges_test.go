@@ -522,3 +522,39 @@ func TestAlternateExchangeChains(t *testing.T) {
 	assert.Equal(t, []string{"matched"}, drain(t, ch, innerQ))
 	assert.Equal(t, []string{"nowhere", "via-inner"}, drain(t, ch, lastQ))
 }
+
+// TestDeliveryNamesThePublishedExchangeAndKey: basic.deliver and
+// basic.get-ok carry the exchange the message was published to and its
+// routing key, whichever binding, exchange binding or alternate exchange
+// brought it.
+func TestDeliveryNamesThePublishedExchangeAndKey(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	ae := declareExchange(t, b, ch, "ae", amqp.ExchangeFanout, nil)
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeTopic, amqp.Table{"alternate-exchange": ae})
+	inner := declareExchange(t, b, ch, "inner", amqp.ExchangeDirect, nil)
+	q := declareQueue(t, b, ch, "q", nil)
+	require.NoError(t, ch.QueueBind(q, "a.*", x, false, nil))
+	require.NoError(t, ch.ExchangeBind(inner, "e.#", x, false, nil))
+	require.NoError(t, ch.QueueBind(q, "e.f", inner, false, nil))
+	require.NoError(t, ch.QueueBind(q, "", ae, false, nil))
+
+	publishConfirmedKeys(t, ch, x, []string{"a.b", "e.f", "z"}, body("binding"), body("exchange-binding"), body("alternate"))
+	publishConfirmedKeys(t, ch, "", []string{q}, body("default"))
+	want := []struct{ body, exchange, key string }{
+		{"binding", x, "a.b"}, {"exchange-binding", x, "e.f"}, {"alternate", x, "z"}, {"default", "", q},
+	}
+	for _, w := range want[:2] {
+		d, ok, err := ch.Get(q, true)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, w, struct{ body, exchange, key string }{string(d.Body), d.Exchange, d.RoutingKey})
+	}
+	deliveries, err := ch.Consume(q, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	for _, w := range want[2:] {
+		d := receive(t, deliveries)
+		assert.Equal(t, w, struct{ body, exchange, key string }{string(d.Body), d.Exchange, d.RoutingKey})
+	}
+}
