@@ -204,31 +204,6 @@ func TestAdminShowsLiveChannelsAndConsumers(t *testing.T) {
 	}, 20*time.Second, 200*time.Millisecond, "channel %s not listed with its consumer", details.Name)
 }
 
-// TestMessageSizeLimit publishes one byte over RabbitMQ's default
-// max_message_size (128 MiB) from a raw socket.
-func TestMessageSizeLimit(t *testing.T) {
-	t.Parallel()
-	const limit = 128 << 20
-	b := startBroker(t)
-	q := declareQueue(t, b, b.channel(), "q", nil)
-	r := dialRaw(t, b)
-	r.handshake(0, 131072, 0)
-	r.openChannel(1)
-	r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr(q), []byte{0})))
-	r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(limit+1), u16(0)...)...)))
-	chunk := frame(3, 1, make([]byte, 131064))
-	left := limit + 1
-	for left >= 131064 {
-		r.write(chunk)
-		left -= 131064
-	}
-	r.write(frame(3, 1, make([]byte, left)))
-	f := r.expectMethod(1, 20, 40)
-	code, text := closeReason(f)
-	assert.Equal(t, uint16(406), code)
-	assert.Equal(t, "PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728", text)
-}
-
 // TestAdminExchangeDeleteReachesLiveConnections: after the admin API
 // deletes an exchange, a live channel publishing to it is closed with 404.
 func TestAdminExchangeDeleteReachesLiveConnections(t *testing.T) {
