@@ -50,8 +50,10 @@
 // # Expiry and dead letters
 //
 // A record's deadline is the earlier of its ExpiresAt and, for a group
-// with a MessageTTL, Timestamp+MessageTTL; it is fixed when the group takes
-// the record, so a requeued message keeps it. Expiry happens at the head
+// with a MessageTTL, Timestamp+MessageTTL, where the TTL is the one in
+// force when the record was appended (a group remembers its last 16 TTL
+// changes by position), as RabbitMQ fixes it at enqueue; it is fixed when
+// the group takes the record, so a requeued message keeps it. Expiry happens at the head
 // only, as in RabbitMQ (expiry.go): Pop gives up expired records instead of
 // delivering them, and one timer per group, armed for the deadline of the
 // head, gives up the expired head when nobody pops. To know the head's

@@ -12,8 +12,10 @@ import (
 // expired message at the head; nothing behind a live head is looked at, so
 // expiry never scans the backlog (RabbitMQ expires at the head only too).
 type ttlState struct {
-	ttl      int64 // x-message-ttl in ms
-	hasTTL   bool
+	// steps are the group's message TTLs by the position from which they
+	// apply: as in RabbitMQ a message's TTL is the one in force when it
+	// was enqueued, so a changed TTL (a policy) applies to new records.
+	steps    []ttlStep
 	deadOn   bool   // keep given-up messages for TakeDead
 	onDead   func() // told when dead letters became available
 	watching bool   // the group has a TTL or took a record with a deadline
@@ -27,10 +29,32 @@ type deadRef struct {
 	reason DeadReason
 }
 
-func (t *ttlState) configure(cfg GroupConfig) {
-	t.ttl, t.hasTTL = cfg.MessageTTL.Milliseconds(), cfg.HasMessageTTL
+type ttlStep struct {
+	from Position
+	ttl  int64 // ms
+	has  bool
+}
+
+// maxTTLSteps bounds the remembered TTL changes; past it the oldest is
+// forgotten and the next oldest applies to older records too.
+const maxTTLSteps = 16
+
+// configure applies cfg; a TTL change applies from tail on.
+func (t *ttlState) configure(cfg GroupConfig, tail Position) {
+	step := ttlStep{from: tail, ttl: cfg.MessageTTL.Milliseconds(), has: cfg.HasMessageTTL}
+	switch last := len(t.steps) - 1; {
+	case last < 0:
+		step.from = 0
+		t.steps = append(t.steps, step)
+	case t.steps[last].ttl != step.ttl || t.steps[last].has != step.has:
+		t.steps = append(t.steps, step)
+		if len(t.steps) > maxTTLSteps {
+			t.steps = append(t.steps[:0], t.steps[1:]...)
+			t.steps[0].from = 0
+		}
+	}
 	t.deadOn, t.onDead = cfg.DeadLetters, cfg.OnDead
-	t.watching = t.watching || t.hasTTL
+	t.watching = t.watching || cfg.HasMessageTTL
 }
 
 func (t *ttlState) stop() {
@@ -43,8 +67,12 @@ func (t *ttlState) stop() {
 // deadline is the deadline of e for this group in Unix ms, 0 for none.
 func (t *ttlState) deadline(e *entry) int64 {
 	d := e.expires
-	if t.hasTTL {
-		if q := e.ts + t.ttl; d == 0 || q < d {
+	i := len(t.steps) - 1
+	for i > 0 && t.steps[i].from > e.pos {
+		i--
+	}
+	if i >= 0 && t.steps[i].has {
+		if q := e.ts + t.steps[i].ttl; d == 0 || q < d {
 			d = q
 		}
 	}

@@ -96,7 +96,7 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 	}
 	g := n.mu.groups[id]
 	if g != nil {
-		g.ttl.configure(cfg)
+		g.ttl.configure(cfg, n.be.tail())
 		g.lim.configure(cfg)
 		g.maxPrio = cfg.MaxPriority
 		if err := n.updateGroupLocked(g, cfg); err != nil {
@@ -117,7 +117,7 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 
 func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	g := newGroup(id, cfg.Durable)
-	g.ttl.configure(cfg)
+	g.ttl.configure(cfg, n.be.tail())
 	g.lim.configure(cfg)
 	g.maxPrio = cfg.MaxPriority
 	minFrom := ^uint64(0)

@@ -153,3 +153,21 @@ func testRejectWithoutDeadLetters(t *testing.T, ns store.Namespace) {
 	require.Empty(t, deadBodies(t, ns, 1, store.DeadRejected))
 	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
 }
+
+// testTTLChangeAppliesToNewRecords: as in RabbitMQ a message's TTL is the
+// one in force when it was enqueued.
+func testTTLChangeAppliesToNewRecords(t *testing.T, ns store.Namespace) {
+	cfg := store.GroupConfig{Bindings: []store.Binding{All(10, 1)}, Revision: 1}
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, Msg(10, 1, "k", "before"))
+	cfg.MessageTTL, cfg.HasMessageTTL = 20*time.Millisecond, true
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, Msg(10, 1, "k", "after"))
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, []string{"before"}, Bodies(t, ns, 1, true))
+	cfg.HasMessageTTL = false
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, Msg(10, 1, "k", "later"))
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, []string{"later"}, Bodies(t, ns, 1, true))
+}

@@ -112,6 +112,7 @@ func Run(t *testing.T, f Factory) {
 		{"RejectPublishDLX", testRejectPublishDLX},
 		{"LowerLimit", testLowerLimit},
 		{"Priority", testPriority},
+		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
