@@ -59,6 +59,7 @@ type conn struct {
 	chans map[uint16]*channel
 
 	lastRead     time.Time       // reader only: when the read deadline was last pushed
+	alarm        alarmState      // reader only (alarm.go)
 	pumpWork     []pumpItem      // writer only
 	receiptBuf   []store.Receipt // writer only
 	wake         chan struct{}
@@ -148,6 +149,9 @@ func (c *conn) signal() {
 // readLoop reads frames until the connection ends.
 func (c *conn) readLoop() error {
 	for {
+		if err := c.holdWhileBlocked(); err != nil {
+			return err
+		}
 		c.pushReadDeadline()
 		f, err := c.r.ReadFrame()
 		if err != nil {
@@ -157,6 +161,7 @@ func (c *conn) readLoop() error {
 			}
 			return err
 		}
+		c.notePublish(f)
 		err = c.handleFrame(f)
 		if err == nil {
 			continue

@@ -29,6 +29,9 @@ type Config struct {
 	ConsumerTimeout time.Duration
 	Logger          *slog.Logger
 	Security        // amqps listener and loopback users (security.go)
+	// Alarms blocks publishing connections while a resource alarm is
+	// active (alarm.go); nil never blocks.
+	Alarms AlarmSource
 }
 
 // Defaults, as RabbitMQ 3.10.

@@ -57,6 +57,7 @@ func (c *conn) writeLoop() {
 				if _, err := c.nc.Write(buf); err != nil {
 					c.log.Debug("proxy: write", "err", err)
 					_ = c.nc.Close() // unblocks the reader, which tears down
+					c.stop()         // ... also when an alarm holds it (alarm.go)
 					c.drainAfterWriteError()
 					return
 				}
