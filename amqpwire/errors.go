@@ -10,7 +10,7 @@ import (
 type Error struct {
 	Code uint16 // FrameError, SyntaxError, CommandInvalid, …
 	// Text is a RabbitMQ-style reply text, e.g.
-	// "FRAME_ERROR - frame size 5000 exceeds frame_max 4096".
+	// "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,5000,4088}".
 	Text string
 	// ClassID and MethodID name the method being decoded when the error was
 	// found in its arguments; zero otherwise.

@@ -3,6 +3,7 @@ package amqpwire
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 )
@@ -62,25 +63,18 @@ func (r *FrameReader) ReadProtocolHeader() error {
 // ReadFrame reads the next frame. I/O errors are returned as is (io.EOF
 // only on a clean end between frames); a frame above the frame max, a bad
 // frame-end octet, an unknown frame type or a heartbeat with a payload are
-// an *Error with code FrameError. The size is checked before anything is
-// allocated.
+// an *Error with code FrameError, worded as RabbitMQ words them. The size
+// is checked before anything is allocated.
 func (r *FrameReader) ReadFrame() (Frame, error) {
 	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
 		return Frame{}, err
 	}
 	f := Frame{Type: r.hdr[0], Channel: binary.BigEndian.Uint16(r.hdr[1:])}
 	size := binary.BigEndian.Uint32(r.hdr[3:])
-	switch f.Type {
-	case FrameMethod, FrameHeader, FrameBody:
-	case FrameHeartbeat:
-		if size != 0 {
-			return Frame{}, errorf(FrameError, "heartbeat frame with a payload of %d bytes", size)
-		}
-	default:
-		return Frame{}, errorf(FrameError, "unknown frame type %d", f.Type)
-	}
+	// RabbitMQ's order: the size (before reading anything), the frame-end
+	// octet, then the type.
 	if r.frameMax != 0 && uint64(size)+frameOverhead > uint64(r.frameMax) {
-		return Frame{}, errorf(FrameError, "frame size %d exceeds frame_max %d", uint64(size)+frameOverhead, r.frameMax)
+		return Frame{}, frameError(f.Type, nil, fmt.Sprintf("{frame_too_large,%d,%d}", size, r.frameMax-frameOverhead))
 	}
 	if uint64(size) >= math.MaxInt { // only reachable where int is 32 bits
 		return Frame{}, errorf(FrameError, "frame size %d does not fit in memory", size)
@@ -88,8 +82,15 @@ func (r *FrameReader) ReadFrame() (Frame, error) {
 	if err := r.fill(int(size) + 1); err != nil {
 		return Frame{}, err
 	}
+	payload := r.buf[:size:size]
 	if end := r.buf[size]; end != FrameEnd {
-		return Frame{}, errorf(FrameError, "bad frame end octet 0x%02x", end)
+		return Frame{}, frameError(f.Type, payload, fmt.Sprintf("{invalid_frame_end_marker,%d}", end))
+	}
+	switch {
+	case f.Type == FrameMethod, f.Type == FrameHeader, f.Type == FrameBody:
+	case f.Type == FrameHeartbeat && size == 0:
+	default: // an unknown type, or a heartbeat with a payload
+		return Frame{}, frameError(f.Type, payload, "unknown_frame")
 	}
 	f.Payload = r.buf[:size:size]
 	return f, nil

@@ -189,30 +189,41 @@ func credentials(mechanism string, resp []byte) (string, string, error) {
 	return "", "", fmt.Errorf("%w %q", errBadMechanism, mechanism)
 }
 
-// tune applies tune-ok: the client may lower channel_max and frame_max
-// (0 means "no limit", i.e. ours) and choose the heartbeat.
+// tune applies tune-ok: channel_max and frame_max must be within the offer
+// (0, "no limit", is above any offer) and frame_max at least 4096. A value
+// outside is refused as RabbitMQ refuses it: no connection.close, the
+// socket is closed (its log tells why).
 func (c *conn) tune(ok *amqpwire.ConnectionTuneOk) error {
-	c.channelMax = c.srv.cfg.ChannelMax
-	if ok.ChannelMax != 0 && ok.ChannelMax < c.channelMax {
-		c.channelMax = ok.ChannelMax
+	if err := negotiate("channel_max", uint32(ok.ChannelMax), 0, uint32(c.srv.cfg.ChannelMax)); err != nil {
+		c.log.Info("proxy: failed to negotiate connection parameters", "err", err)
+		return err
 	}
-	c.frameMax = c.srv.cfg.FrameMax
-	if ok.FrameMax != 0 {
-		if ok.FrameMax < amqpwire.FrameMinSize {
-			pe := errorf(amqpwire.NotAllowed, ok, "frame_max=%d < %d min size", ok.FrameMax, amqpwire.FrameMinSize)
-			c.closeConnection(pe)
-			return pe
-		}
-		if ok.FrameMax > c.frameMax {
-			pe := errorf(amqpwire.NotAllowed, ok, "frame_max=%d > %d max size", ok.FrameMax, c.frameMax)
-			c.closeConnection(pe)
-			return pe
-		}
-		c.frameMax = ok.FrameMax
+	if err := negotiate("frame_max", ok.FrameMax, amqpwire.FrameMinSize, c.srv.cfg.FrameMax); err != nil {
+		c.log.Info("proxy: failed to negotiate connection parameters", "err", err)
+		return err
 	}
+	c.channelMax, c.frameMax = ok.ChannelMax, ok.FrameMax
 	c.r.SetFrameMax(c.frameMax)
 	c.heartbeat.Store(uint32(ok.Heartbeat))
 	c.signal() // the writer picks up the heartbeat interval
+	return nil
+}
+
+// negotiate checks a tune-ok value against the minimum and the server's
+// offer, with RabbitMQ's wording.
+func negotiate(field string, client, minimum, offer uint32) error {
+	if client != 0 && client < minimum {
+		return errorf(amqpwire.NotAllowed, &amqpwire.ConnectionTune{},
+			"negotiated %s = %d is lower than the minimum allowed value (%d)", field, client, minimum)
+	}
+	if client == 0 || client > offer {
+		detail := ""
+		if client == 0 && field == "channel_max" {
+			detail = " (no limit)"
+		}
+		return errorf(amqpwire.NotAllowed, &amqpwire.ConnectionTune{},
+			"negotiated %s = %d%s is higher than the maximum allowed value (%d)", field, client, detail, offer)
+	}
 	return nil
 }
 
