@@ -24,6 +24,12 @@ type config struct {
 	// LoopbackUsers is a comma list of users allowed only from loopback
 	// (RabbitMQ's loopback_users); empty lets every user in from anywhere.
 	LoopbackUsers string
+	// DiskFreeLimit (bytes, or with a kB/MB/GB/TB/PB or KiB..PiB suffix)
+	// and MemoryHighWatermark (fraction of RAM) raise the resource alarms
+	// that block publishers, as RabbitMQ's disk_free_limit and
+	// vm_memory_high_watermark (alarms.go).
+	DiskFreeLimit       string
+	MemoryHighWatermark string
 }
 
 // setting ties a flag to its environment variable and default.
@@ -43,6 +49,8 @@ func (c *config) settings() []setting {
 		{"tls-cert", "WARREN_TLS_CERT", "", "PEM certificate (chain) file for the amqps listener", &c.TLSCert},
 		{"tls-key", "WARREN_TLS_KEY", "", "PEM private key file for the amqps listener", &c.TLSKey},
 		{"loopback-users", "WARREN_LOOPBACK_USERS", "guest", "comma list of users allowed to log in only from loopback (empty: none)", &c.LoopbackUsers},
+		{"disk-free-limit", "WARREN_DISK_FREE_LIMIT", "50000000", "block publishers while the data dir's file system has less free space (bytes, or e.g. 50MB, 2GiB; 0: never)", &c.DiskFreeLimit},
+		{"memory-high-watermark", "WARREN_MEMORY_HIGH_WATERMARK", "0.4", "block publishers while the process uses more than this fraction of RAM (0: always)", &c.MemoryHighWatermark},
 	}
 }
 
@@ -80,6 +88,9 @@ func (c *config) validate() error {
 	}
 	if c.AMQPSAddr != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		return fmt.Errorf("warren: --amqps-addr needs --tls-cert and --tls-key")
+	}
+	if err := c.validateAlarms(); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

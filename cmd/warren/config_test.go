@@ -17,23 +17,23 @@ func TestParseConfigPrecedence(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{AMQPAddr: ":5672", HTTPAddr: ":15672", DataDir: "./data", LogLevel: "info", LoopbackUsers: "guest"},
+			want: config{AMQPAddr: ":5672", HTTPAddr: ":15672", DataDir: "./data", LogLevel: "info", LoopbackUsers: "guest", DiskFreeLimit: "50000000", MemoryHighWatermark: "0.4"},
 		},
 		{
 			name: "environment beats default",
 			env:  map[string]string{"WARREN_AMQP_ADDR": "127.0.0.1:5673", "WARREN_DATA_DIR": "/tmp/w"},
-			want: config{AMQPAddr: "127.0.0.1:5673", HTTPAddr: ":15672", DataDir: "/tmp/w", LogLevel: "info", LoopbackUsers: "guest"},
+			want: config{AMQPAddr: "127.0.0.1:5673", HTTPAddr: ":15672", DataDir: "/tmp/w", LogLevel: "info", LoopbackUsers: "guest", DiskFreeLimit: "50000000", MemoryHighWatermark: "0.4"},
 		},
 		{
 			name: "flag beats environment",
 			args: []string{"--amqp-addr", "127.0.0.1:5674", "--http-addr=127.0.0.1:15673"},
 			env:  map[string]string{"WARREN_AMQP_ADDR": "127.0.0.1:5673", "WARREN_HTTP_ADDR": "127.0.0.1:1"},
-			want: config{AMQPAddr: "127.0.0.1:5674", HTTPAddr: "127.0.0.1:15673", DataDir: "./data", LogLevel: "info", LoopbackUsers: "guest"},
+			want: config{AMQPAddr: "127.0.0.1:5674", HTTPAddr: "127.0.0.1:15673", DataDir: "./data", LogLevel: "info", LoopbackUsers: "guest", DiskFreeLimit: "50000000", MemoryHighWatermark: "0.4"},
 		},
 		{
 			name: "pprof on loopback",
 			args: []string{"--pprof-addr", "127.0.0.1:6060"},
-			want: config{AMQPAddr: ":5672", HTTPAddr: ":15672", DataDir: "./data", PprofAddr: "127.0.0.1:6060", LogLevel: "info", LoopbackUsers: "guest"},
+			want: config{AMQPAddr: ":5672", HTTPAddr: ":15672", DataDir: "./data", PprofAddr: "127.0.0.1:6060", LogLevel: "info", LoopbackUsers: "guest", DiskFreeLimit: "50000000", MemoryHighWatermark: "0.4"},
 		},
 	}
 	for _, tt := range tests {

@@ -20,8 +20,10 @@ import (
 
 // allInOne wires meta, store and proxy into one process.
 func allInOne(cfg config, logger *slog.Logger) fx.Option {
+	alarms := proxy.NewAlarms()
 	return fx.Options(
 		metaOnly(cfg, logger),
+		alarmMonitor(cfg, logger.With("component", "alarms"), alarms),
 		fx.Supply(
 			store.Options{
 				Dir:           filepath.Join(cfg.DataDir, "store"),
@@ -37,6 +39,7 @@ func allInOne(cfg config, logger *slog.Logger) fx.Option {
 				AMQPAddr:       cfg.AMQPAddr,
 				MaxMessageSize: proxy.DefaultMaxMessageSize,
 				Logger:         logger.With("component", "proxy"),
+				Alarms:         alarms,
 				Security: proxy.Security{
 					AMQPSAddr:     cfg.AMQPSAddr,
 					TLSCertFile:   cfg.TLSCert,
