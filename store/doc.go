@@ -180,7 +180,10 @@
 // whose topics saw nothing new pins nothing) and deletes the segments wholly
 // below it, once older than RetentionAge or while the log is larger than
 // RetentionBytes (both zero: at once). Records of topics no group reads are
-// garbage. Compaction (copying live records forward past a pinning group)
+// garbage. A dropped topic is remembered (appends to it are refused, a
+// recovery skips its records) until the log head passes the tail it had
+// when dropped; topic ids are never reused. Compaction (copying live
+// records forward past a pinning group)
 // is not done yet.
 //
 // # Tests and benchmarks

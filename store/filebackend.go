@@ -117,7 +117,9 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 		}
 	}
 	for t, end := range n.mu.dropped {
-		s.putPair(stDropTopic, uint64(t), uint64(end))
+		if end > l.mu.head { // else no record of t is left to skip
+			s.putPair(stDropTopic, uint64(t), uint64(end))
+		}
 	}
 	s.putIndex(l.mu.idxCkpt, l.mu.idxCounts)
 	s.seal(s.frame(stSnapEnd))

@@ -72,7 +72,20 @@ func (n *namespace) retainLocked() error {
 		return err
 	}
 	n.be.trim(floor, n.mu.topics)
+	n.forgetDroppedLocked()
 	return n.resetIndexesLocked()
+}
+
+// forgetDroppedLocked forgets the dropped topics none of whose records
+// are left in the log (topic ids are never reused), so that deleted
+// queues, which RPC reply queues churn through, cost nothing for ever.
+func (n *namespace) forgetDroppedLocked() {
+	head := n.be.head()
+	for t, end := range n.mu.dropped {
+		if end <= head {
+			delete(n.mu.dropped, t)
+		}
+	}
 }
 
 // indexCompactMin is how many dead entries (below the log head) an index
