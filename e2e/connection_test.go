@@ -188,6 +188,13 @@ func TestMalformedFrames(t *testing.T) {
 		{"start-ok after open", func(r *rawConn) {
 			r.send(0, method(10, 11, u32(0), shortStr("PLAIN"), longStr("\x00guest\x00guest"), shortStr("en_US")))
 		}, 504, "CHANNEL_ERROR - unexpected method in connection state running"},
+		{"bad frame end", func(r *rawConn) {
+			f := frame(1, 1, method(20, 10, shortStr("")))
+			f[len(f)-1] = 0x00
+			r.write(f)
+		}, 501, "FRAME_ERROR - type 1, all octets = <<0,20,0,10,0>>: {invalid_frame_end_marker,0}"},
+		{"unknown frame type", func(r *rawConn) { r.write(frame(9, 0, []byte{1, 2, 3})) }, 501,
+			"FRAME_ERROR - type 9, all octets = <<1,2,3>>: unknown_frame"},
 	})
 }
 
@@ -277,14 +284,20 @@ func TestAMQPLAINLogin(t *testing.T) {
 	r.close()
 }
 
-// TestTuneOkOutsideTheOffer answers connection.tune with a frame_max above
-// the server's offer or below the 4096-byte minimum: the server refuses the
-// connection instead of opening it.
+// TestTuneOkOutsideTheOffer answers connection.tune with a channel_max or
+// frame_max above the server's offer (0, unlimited, included) or a
+// frame_max below the 4096-byte minimum: the server refuses the connection
+// instead of opening it (RabbitMQ logs "negotiated channel_max = 0 (no
+// limit) is higher than the maximum allowed value (2047)" and drops the
+// socket).
 func TestTuneOkOutsideTheOffer(t *testing.T) {
 	t.Parallel()
 	runTuneOkRefused(t, map[string][]byte{
 		"frame_max 1 MiB":     method(10, 31, u16(2047), u32(1<<20), u16(0)),
 		"frame_max too small": method(10, 31, u16(2047), u32(1000), u16(0)),
+		"channel_max 0":       method(10, 31, u16(0), u32(131072), u16(0)),
+		"channel_max 4000":    method(10, 31, u16(4000), u32(131072), u16(0)),
+		"frame_max 0":         method(10, 31, u16(2047), u32(0), u16(0)),
 	})
 }
 
@@ -447,4 +460,17 @@ func TestManyChannelsOnOneConnection(t *testing.T) {
 			require.NoError(t, ch.Close())
 		}
 	}
+}
+
+func TestOversizedFrameClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	q := declareQueue(t, b, b.channel(), "q", nil)
+	r := dialRaw(t, b)
+	r.handshake(0, 4096, 0)
+	r.openChannel(1)
+	r.write(frame(1, 1, method(60, 40, u16(0), shortStr(""), shortStr(q), []byte{0})))
+	r.write(frame(2, 1, append(append(u16(60), u16(0)...), append(u64(5000), u16(0)...)...)))
+	r.write(frame(3, 1, make([]byte, 5000)))
+	r.expectConnectionClose(501, "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,5000,4088}")
 }
