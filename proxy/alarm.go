@@ -88,6 +88,13 @@ func (a *Alarms) Set(r Resource, on bool) bool {
 	return true
 }
 
+// raised reports whether the alarm for r is raised.
+func (a *Alarms) raised(r Resource) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return r < numResources && a.active[r]
+}
+
 // alarmState is the reader's view of resource alarms for one connection.
 type alarmState struct {
 	publishing bool // a basic.publish arrived while an alarm was active

@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"net"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/warren-mq/warren/amqpwire"
 )
 
 func TestAlarmsReason(t *testing.T) {
@@ -149,4 +152,36 @@ func TestAlarmServerCloseWhileBlocked(t *testing.T) {
 		t.Fatal("held connection not closed by shutdown")
 	}
 	<-done
+}
+
+// TestAlarmWithoutCapability: a client that did not announce the
+// connection.blocked capability is held all the same, but never sent
+// connection.blocked or connection.unblocked.
+func TestAlarmWithoutCapability(t *testing.T) {
+	alarms := NewAlarms()
+	alarms.Set(ResourceMemory, true)
+	ts := startServer(t, func(c *Config) { c.Alarms = alarms })
+	rc := dialRaw(t, ts)
+	_, ok := rc.open("guest", false).(*amqpwire.ConnectionOpenOk)
+	require.True(t, ok)
+	rc.method(1, &amqpwire.ChannelOpen{})
+	_, ok = rc.next().(*amqpwire.ChannelOpenOk)
+	require.True(t, ok)
+	rc.method(1, &amqpwire.BasicPublish{RoutingKey: "nowhere"})
+	rc.write(amqpwire.AppendHeaderFrame(nil, 1, 60, 0, []byte{0, 0}))
+	rc.method(1, &amqpwire.QueueDeclare{Queue: "after-the-alarm"})
+
+	_ = rc.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, err := rc.r.ReadFrame()
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "held: nothing is read, nothing is sent")
+	require.True(t, ne.Timeout())
+
+	// Nothing was sent, so the timed-out read left the reader in step.
+	_ = rc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	alarms.Set(ResourceMemory, false)
+	m := rc.next()
+	dok, ok := m.(*amqpwire.QueueDeclareOk)
+	require.True(t, ok, "got %s, want queue.declare-ok and no connection.unblocked", m.Name())
+	require.Equal(t, "after-the-alarm", dok.Queue)
 }

@@ -114,8 +114,11 @@ func (m *Monitor) Check() {
 }
 
 func (m *Monitor) logChange(r Resource, args ...any) {
-	reason, _ := m.alarms.Alarm()
-	m.cfg.Logger.Warn("proxy: resource alarm changed", append([]any{"resource", reasonText[r], "active_reason", reason}, args...)...)
+	msg := "proxy: resource alarm cleared, publishers unblocked"
+	if m.alarms.raised(r) {
+		msg = "proxy: resource alarm raised, publishers blocked"
+	}
+	m.cfg.Logger.Warn(msg, append([]any{"resource", reasonText[r]}, args...)...)
 }
 
 // memoryUsed is the memory the Go runtime holds from the OS.
