@@ -139,10 +139,13 @@
 // group in [origin, cursor) is finished except these"), delivered mark,
 // drop group, drop topic, index checkpoint, snapshot end. Pops are not
 // written, nor requeues (a crash returns all unacked anyway). A purge is one
-// checkpoint record. A group checkpoints after 4096 acks; when a generation
-// passes 8 MiB, and at every open, a new generation starts with a snapshot
-// of every durable group ended by a snapshot-end record, is fsynced with its
-// directory, and only generations older than the previous one are deleted.
+// checkpoint record. A group checkpoints after max(4096, pending) acks, so
+// a checkpoint costs a bounded amount per ack however many are unacked;
+// when a generation passes max(8 MiB, twice its snapshot), checked every
+// 4096 appends and after every checkpoint, and at every open, a new
+// generation starts with a snapshot of every durable group ended by a
+// snapshot-end record, is fsynced with its directory, and only generations
+// older than the previous one are deleted.
 // A generation without its snapshot end is ignored for the previous one.
 //
 // After a crash a durable group restarts at its origin skipping finished

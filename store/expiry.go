@@ -227,10 +227,16 @@ func (n *namespace) saveDoneLocked(g *group, done []*inflight) error {
 		return err
 	}
 	g.acks += len(done)
-	if g.acks >= checkpointEvery {
-		return n.be.saveCheckpoint(g)
+	// A checkpoint is as big as the pending set: writing one only after
+	// as many acks keeps its cost per ack constant with many unacked.
+	if g.acks < max(checkpointEvery, len(g.pending)) {
+		return nil
 	}
-	return nil
+	if err := n.be.saveCheckpoint(g); err != nil {
+		return err
+	}
+	// A consumer that only acks still needs the state log compacted.
+	return n.be.compact(n, false)
 }
 
 // TakeDead implements Namespace.

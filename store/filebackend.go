@@ -106,7 +106,9 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 	if l.mu.err != nil {
 		return l.mu.err
 	}
-	if !force && l.mu.state.size+int64(len(l.mu.state.buf)) < maxStateGen {
+	// Past twice the last snapshot too, so that a snapshot bigger than
+	// maxStateGen (many pending messages) is not rewritten all the time.
+	if !force && l.mu.state.size+int64(len(l.mu.state.buf)) < max(l.stateMax, 2*l.mu.snap) {
 		return nil
 	}
 	var s stateLog
@@ -132,6 +134,7 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 		l.mu.retired = append(l.mu.retired, l.mu.state.f)
 	}
 	l.mu.state = stateLog{dir: l.mu.state.dir, gen: gen, f: f, size: int64(len(s.buf)), synced: int64(len(s.buf))}
+	l.mu.snap = int64(len(s.buf))
 	for _, g := range n.mu.groups {
 		g.acks = 0
 	}

@@ -24,9 +24,12 @@ type fileLog struct {
 	logDir string
 	idxDir string
 	fds    *fdCache // open index files; guarded by namespace.mu
-	kick   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	// stateMax is the state-log size past which it is compacted
+	// (maxStateGen; tests lower it).
+	stateMax int64
+	kick     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
 
 	mu struct {
 		sync.Mutex
@@ -39,6 +42,7 @@ type fileLog struct {
 		err       error // sticky: the log stopped
 		waiters   []waiter
 		state     stateLog
+		snap      int64 // size of the snapshot heading the state generation
 		closed    bool
 		idxCkpt   Position // index files complete below it (as persisted)
 		idxCounts map[TopicID]int64
