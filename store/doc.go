@@ -167,7 +167,9 @@
 // message whether to wait at all (non-persistent messages need not). Because data is synced before state, a record appended
 // after some acks is durable only once those acks are. A failed write or
 // fsync stops the log for good (ErrStopped, with ErrDiskFull for ENOSPC):
-// pending callbacks get the error and nothing is retried and confirmed.
+// pending callbacks get the error and nothing is retried and confirmed;
+// Options.OnStop is called once per stopped namespace so the process can
+// exit (fail-stop).
 //
 // Recovery scans the last segment: a bad record followed by nothing valid
 // (looking 64 MiB ahead) is a torn tail and is truncated; a bad record

@@ -65,6 +65,9 @@ func (l *fileLog) stopLocked(err error) error {
 		}
 		l.mu.err = fmt.Errorf("%w: %w", ErrStopped, err)
 		l.log.Error("store: log stopped", "dir", l.dir, "err", err)
+		if l.opts.OnStop != nil {
+			go l.opts.OnStop(l.mu.err)
+		}
 	}
 	return l.mu.err
 }

@@ -43,7 +43,13 @@ type Options struct {
 	// spec (match all).
 	CompileFilter func(spec []byte) (Filter, error)
 	Logger        *slog.Logger
-	FS            FS
+	// OnStop, when set, is called once for each namespace whose log
+	// stops after a failed write or fsync, with the error (wrapping
+	// ErrStopped, and ErrDiskFull for ENOSPC), on a goroutine of its own.
+	// The namespace then refuses every write until the process restarts,
+	// so a broker shuts down (fail-stop) rather than keep serving it.
+	OnStop func(err error)
+	FS     FS
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
