@@ -274,3 +274,25 @@ func (n *namespace) TakeDead(id GroupID, limit int) ([]DeadLetter, error) {
 	g.ttl.dead = g.ttl.dead[len(refs):]
 	return out, n.saveDoneLocked(g, done)
 }
+
+// reconfiguredDeadLocked handles the dead list after a config change: a
+// group that no longer dead-letters drops it, one that does tells its
+// (maybe new) OnDead about it.
+func (n *namespace) reconfiguredDeadLocked(g *group) error {
+	if len(g.ttl.dead) == 0 {
+		return nil
+	}
+	if g.ttl.deadOn {
+		if g.ttl.onDead != nil {
+			n.mu.fire = append(n.mu.fire, g.ttl.onDead)
+		}
+		return nil
+	}
+	done := make([]*inflight, 0, len(g.ttl.dead))
+	for _, r := range g.ttl.dead {
+		n.dropPendingLocked(g, r.in)
+		done = append(done, r.in)
+	}
+	g.ttl.dead = nil
+	return n.saveDoneLocked(g, done)
+}

@@ -102,6 +102,9 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 		if err := n.updateGroupLocked(g, cfg); err != nil {
 			return err
 		}
+		if err := n.reconfiguredDeadLocked(g); err != nil {
+			return err
+		}
 	} else {
 		if err := n.createGroupLocked(id, cfg); err != nil {
 			return err

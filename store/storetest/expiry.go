@@ -171,3 +171,22 @@ func testTTLChangeAppliesToNewRecords(t *testing.T, ns store.Namespace) {
 	time.Sleep(50 * time.Millisecond)
 	require.Equal(t, []string{"later"}, Bodies(t, ns, 1, true))
 }
+
+// testDeadLettersOff: a group that stops dead-lettering drops the dead
+// letters still waiting; one that keeps it tells its new OnDead.
+func testDeadLettersOff(t *testing.T, ns store.Namespace) {
+	cfg, _ := deadConfig(0)
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, Msg(10, 1, "k", "a"), Msg(10, 1, "k", "b"))
+	ds, err := ns.Pop(1, 1, 2, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, ns.Nack(1, false, ds[0].Receipt))
+	next, told := deadConfig(0)
+	require.NoError(t, ns.EnsureGroup(1, next))
+	waitTold(t, told)
+	require.NoError(t, ns.Nack(1, false, ds[1].Receipt))
+	next.DeadLetters, next.OnDead = false, nil
+	require.NoError(t, ns.EnsureGroup(1, next))
+	require.Empty(t, deadBodies(t, ns, 1, store.DeadRejected))
+	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
+}

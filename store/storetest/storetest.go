@@ -113,6 +113,7 @@ func Run(t *testing.T, f Factory) {
 		{"LowerLimit", testLowerLimit},
 		{"Priority", testPriority},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
+		{"DeadLettersOff", testDeadLettersOff},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
