@@ -183,3 +183,53 @@ func TestCorruptRecordAlone(t *testing.T) {
 	require.Len(t, ds, 1)
 	require.Equal(t, "message 001", string(ds[0].Message.Body))
 }
+
+// TestCorruptRecordUnderFilter: a group whose filter reads the record
+// (properties) passes a corrupt one by instead of failing every Pop on it.
+func TestCorruptRecordUnderFilter(t *testing.T) {
+	const n = 2000
+	dir := t.TempDir()
+	s, err := store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	spec := "props:props"
+	f, err := storetest.Compile([]byte(spec))
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Revision: 1,
+		Bindings: []store.Binding{{Key: "p", Topic: 1, Filter: f, Spec: []byte(spec), From: 1}}}))
+	var ps []store.Position
+	for i := range n {
+		p, err := ns.Append(storetest.Msg(1, 1, "k", fmt.Sprintf("message %03d", i)))
+		require.NoError(t, err)
+		ps = append(ps, p)
+	}
+	require.NoError(t, s.Close())
+	segs, err := filepath.Glob(filepath.Join(dir, "ns-*", "log", "*.log"))
+	require.NoError(t, err)
+	sort.Strings(segs)
+	bad := 100
+	flipByte(t, segs[0], int64(ps[bad])+60)
+	s, err = store.Open(fileOptions(dir))
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	got := 0
+	for range n {
+		ds, err := ns.Pop(1, 1, 64, time.Minute)
+		require.NoError(t, err)
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			require.NotEqual(t, fmt.Sprintf("message %03d", bad), string(d.Message.Body))
+			require.NoError(t, ns.Ack(1, d.Receipt))
+		}
+		got += len(ds)
+	}
+	require.Equal(t, n-1, got)
+	st, err := ns.Stats(1)
+	require.NoError(t, err)
+	require.Zero(t, st.Ready, "the recovery count skipped it too")
+}

@@ -107,8 +107,9 @@
 // The CRC is checked on every read and in recovery; a corrupt record is
 // never delivered: Pop logs its position at error level and finishes it
 // for the group (persisted like an ack, so a restart does not retry it),
-// then goes on. A record that fails to read for another reason goes back
-// to the requeued set and Pop returns the error.
+// then goes on. A record a filter must read to decide on is taken by no
+// group when corrupt (logged too). A record that fails to read for another
+// reason goes back to the requeued set and Pop returns the error.
 //
 // # Index files
 //

@@ -272,7 +272,13 @@ func (n *namespace) takesLocked(g *group, bs []*binding, e *entry, msg *Message)
 		if msg == nil {
 			msg = &n.mu.loaded
 			if err := n.loadLocked(e, msg); err != nil {
-				return false, err
+				if !errors.Is(err, ErrCorrupt) {
+					return false, err
+				}
+				// It could never be delivered: no group takes it.
+				n.log.Error("store: corrupt record skipped", "namespace", n.name,
+					"group", uint64(g.id), "position", uint64(e.pos), "err", err)
+				return false, nil
 			}
 		}
 		var v bool
