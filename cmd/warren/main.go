@@ -67,12 +67,15 @@ func run(args []string) error {
 	if err := app.Start(startCtx); err != nil {
 		return fmt.Errorf("warren: start: %w", err)
 	}
-	sig := <-app.Done()
-	logger.Info("shutting down", "signal", sig.String())
+	sig := <-app.Wait()
+	logger.Info("shutting down", "signal", sig.Signal, "exit_code", sig.ExitCode)
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), app.StopTimeout())
 	defer cancelStop()
 	if err := app.Stop(stopCtx); err != nil {
 		return fmt.Errorf("warren: stop: %w", err)
+	}
+	if sig.ExitCode != 0 {
+		return fmt.Errorf("warren: stopped with exit code %d (see the log above)", sig.ExitCode)
 	}
 	return nil
 }

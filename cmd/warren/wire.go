@@ -21,8 +21,10 @@ import (
 // allInOne wires meta, store and proxy into one process.
 func allInOne(cfg config, logger *slog.Logger) fx.Option {
 	alarms := proxy.NewAlarms()
+	stopped := make(chan error, 1)
 	return fx.Options(
 		metaOnly(cfg, logger),
+		failStop(stopped, logger),
 		alarmMonitor(cfg, logger.With("component", "alarms"), alarms),
 		fx.Supply(
 			store.Options{
@@ -34,6 +36,12 @@ func allInOne(cfg config, logger *slog.Logger) fx.Option {
 				// exactly the proxy's limit is stored.
 				MaxMessageSize: proxy.DefaultMaxMessageSize + proxy.StoreRecordAllowance,
 				Logger:         logger.With("component", "store"),
+				OnStop: func(err error) {
+					select {
+					case stopped <- err:
+					default:
+					}
+				},
 			},
 			proxy.Config{
 				AMQPAddr:       cfg.AMQPAddr,
@@ -109,6 +117,35 @@ func pprofServer(addr string, logger *slog.Logger) fx.Option {
 				err := srv.Shutdown(ctx)
 				<-done
 				return err
+			},
+		})
+	})
+}
+
+// failStop shuts the process down with exit code 1 when the store's log
+// stops after a write or fsync error: DESIGN's fail-stop rule (never retry an
+// fsync and confirm; restart from what is durable).
+func failStop(stopped <-chan error, logger *slog.Logger) fx.Option {
+	return fx.Invoke(func(lc fx.Lifecycle, sd fx.Shutdowner) {
+		quit := make(chan struct{})
+		done := make(chan struct{})
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				go func() {
+					defer close(done)
+					select {
+					case err := <-stopped:
+						logger.Error("store stopped after an I/O error; shutting down", "err", err)
+						_ = sd.Shutdown(fx.ExitCode(1))
+					case <-quit:
+					}
+				}()
+				return nil
+			},
+			OnStop: func(context.Context) error {
+				close(quit)
+				<-done
+				return nil
 			},
 		})
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -64,4 +65,21 @@ func TestAllInOneServesAMQPAndHTTP(t *testing.T) {
 	defer app.RequireStop()
 	assert.Equal(t, http.StatusOK, getStatus(t, "http://"+cfg.HTTPAddr+"/api/overview"))
 	assert.True(t, listening(cfg.AMQPAddr), "all-in-one listens for AMQP")
+}
+
+// A stopped store log shuts the process down with exit code 1.
+func TestFailStopShutsDownWithExitCode1(t *testing.T) {
+	stopped := make(chan error, 1)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app := fxtest.New(t, fx.NopLogger, failStop(stopped, logger))
+	app.RequireStart()
+	wait := app.Wait()
+	stopped <- errors.New("store: log stopped after an I/O error")
+	select {
+	case sig := <-wait:
+		assert.Equal(t, 1, sig.ExitCode)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no shutdown after the store stopped")
+	}
+	app.RequireStop()
 }
