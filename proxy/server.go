@@ -119,6 +119,7 @@ func New(cfg Config, st store.Store, md meta.Service) (*Server, error) {
 	s.topo = newTopology(md, st, s.log)
 	s.subs = newRegistry(s)
 	s.topo.queueGone = s.subs.queueDeleted
+	s.topo.vhostGone = s.closeVhostConnections
 	s.topo.queueInUse = func(vhost string, id uint64) bool { return s.subs.count(vhost, id) > 0 }
 	s.mu.conns = map[*conn]struct{}{}
 	return s, nil

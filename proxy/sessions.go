@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+
 	"github.com/warren-mq/warren/meta"
 	"github.com/warren-mq/warren/store"
 )
@@ -115,4 +117,14 @@ func (s *Server) CloseConnection(name, reason string) bool {
 		}
 	}
 	return false
+}
+
+// closeVhostConnections closes the connections of a deleted vhost with 320,
+// in RabbitMQ's words.
+func (s *Server) closeVhostConnections(vhost string) {
+	for _, c := range s.connections() {
+		if c.opened.Load() && c.vhost == vhost {
+			c.forceClose(fmt.Sprintf("CONNECTION_FORCED - vhost '%s' is deleted", vhost))
+		}
+	}
 }

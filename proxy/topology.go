@@ -29,6 +29,9 @@ type topology struct {
 	queueGone func(vhost string, id uint64)
 	// queueInUse reports whether a queue has consumers (x-expires).
 	queueInUse func(vhost string, id uint64) bool
+	// vhostGone is told about deleted vhosts (outside the lock) so that
+	// their connections are closed, as RabbitMQ closes them.
+	vhostGone func(vhost string)
 
 	mu struct {
 		sync.RWMutex
@@ -202,6 +205,11 @@ func (t *topology) apply(changes []meta.Change) {
 		}
 	}
 	t.setReady(rev)
+	for i := range changes {
+		if ch := &changes[i]; ch.Kind == meta.KindVhost && ch.Deleted && t.vhostGone != nil {
+			t.vhostGone(ch.Vhost.Name)
+		}
+	}
 }
 
 type goneQueue struct {
