@@ -32,9 +32,9 @@ func TestAmqp091GoExamples(t *testing.T) {
 	queue := uniqueName(t, "q")
 	deleteQueueAtCleanup(b, queue)
 	t.Cleanup(func() {
-		if ch, err := b.dialQuiet(); err == nil {
+		if c, ch, err := b.dialQuiet(); err == nil {
 			_ = ch.ExchangeDelete(exchange, false, false)
-			ch.Close()
+			c.Close()
 		}
 	})
 

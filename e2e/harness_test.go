@@ -218,16 +218,17 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// dialQuiet opens a channel for cleanup work without failing the test.
-func (b *broker) dialQuiet() (*amqp.Channel, error) {
+// dialQuiet opens a connection and a channel for cleanup work without
+// failing the test; the caller closes the connection.
+func (b *broker) dialQuiet() (*amqp.Connection, *amqp.Channel, error) {
 	c, err := amqp.Dial(b.URL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ch, err := c.Channel()
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return ch, nil
+	return c, ch, nil
 }
