@@ -269,6 +269,13 @@ func TestVhostsAreIsolated(t *testing.T) {
 	select {
 	case err := <-closed:
 		require.NotNil(t, err)
+		if !err.Server && err.Code == amqp.FrameError {
+			// RabbitMQ sometimes drops the socket right after its
+			// connection.close, and the client's close-ok write fails
+			// first: the connection was still closed by the server.
+			assert.Regexp(t, `connection reset by peer|broken pipe|EOF`, err.Reason)
+			break
+		}
 		assert.Equal(t, amqp.ConnectionForced, err.Code)
 		// RabbitMQ gives either, depending on which part of the vhost
 		// goes first.
