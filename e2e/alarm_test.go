@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,7 +46,7 @@ func startBrokerWithDiskAlarm(t *testing.T) (*broker, diskAlarm) {
 	free := st.Bavail * uint64(st.Bsize)
 	require.Greater(t, free, uint64(2*ballastSize), "not enough free disk for the alarm test")
 	limit := free - ballastMargin
-	b.startWith("--disk-free-limit", strconv.FormatUint(limit, 10))
+	b.start("--disk-free-limit", strconv.FormatUint(limit, 10))
 	t.Cleanup(b.stop)
 	ballast := filepath.Join(t.TempDir(), "ballast")
 	alarm := diskAlarm{
@@ -60,31 +59,6 @@ func startBrokerWithDiskAlarm(t *testing.T) (*broker, diskAlarm) {
 		clear: func() { require.NoError(t, os.Remove(ballast)) },
 	}
 	return b, alarm
-}
-
-// startWith starts the spawned binary as broker.start does, with extra
-// flags.
-func (b *broker) startWith(extra ...string) {
-	b.t.Helper()
-	args := append([]string{"--amqp-addr", b.amqpAddr, "--http-addr", b.httpAddr, "--data-dir", b.dataDir}, extra...)
-	cmd := exec.Command(warrenBinary, args...)
-	cmd.Stdout = &testWriter{t: b.t, prefix: "warren: "}
-	cmd.Stderr = cmd.Stdout
-	require.NoError(b.t, cmd.Start())
-	b.cmd = cmd
-	b.exited = make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(b.exited)
-	}()
-	require.Eventually(b.t, func() bool {
-		c, err := net.DialTimeout("tcp", b.amqpAddr, 100*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	}, 15*time.Second, 20*time.Millisecond, "warren did not start listening on %s", b.amqpAddr)
 }
 
 // rabbitDiskAlarm drives the external broker's disk alarm with

@@ -92,29 +92,58 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func (b *broker) start() {
+func (b *broker) start(extraArgs ...string) {
 	b.t.Helper()
-	cmd := exec.Command(warrenBinary,
+	// A port from freeAddr can be taken again before warren binds it (an
+	// outgoing connection of a parallel test may get it as its local
+	// port): when warren exits at start, try again on fresh ports.
+	for attempt := 1; ; attempt++ {
+		if b.launch(extraArgs) {
+			return
+		}
+		require.Less(b.t, attempt, 3, "warren exited at start three times (see its log above)")
+		b.amqpAddr, b.httpAddr = freeAddr(b.t), freeAddr(b.t)
+		b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
+		b.HTTP = "http://" + b.httpAddr
+	}
+}
+
+// launch starts the binary and waits until it listens (true) or exits
+// (false).
+func (b *broker) launch(extraArgs []string) bool {
+	args := append([]string{
 		"--amqp-addr", b.amqpAddr,
 		"--http-addr", b.httpAddr,
-		"--data-dir", b.dataDir)
+		"--data-dir", b.dataDir}, extraArgs...)
+	cmd := exec.Command(warrenBinary, args...)
 	cmd.Stdout = &testWriter{t: b.t, prefix: "warren: "}
 	cmd.Stderr = cmd.Stdout
 	require.NoError(b.t, cmd.Start())
-	b.cmd = cmd
-	b.exited = make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
-		close(b.exited)
+		close(exited)
 	}()
+	listening := false
 	require.Eventually(b.t, func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
 		c, err := net.DialTimeout("tcp", b.amqpAddr, 100*time.Millisecond)
 		if err != nil {
 			return false
 		}
 		c.Close()
+		listening = true
 		return true
 	}, 15*time.Second, 20*time.Millisecond, "warren did not start listening on %s", b.amqpAddr)
+	if !listening {
+		return false
+	}
+	b.cmd, b.exited = cmd, exited
+	return true
 }
 
 // stop shuts the spawned broker down with SIGTERM, as an operator would.
