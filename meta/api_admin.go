@@ -258,17 +258,7 @@ func (a *api) listPolicies(rq *request) error {
 }
 
 func (rq *request) findPolicy() (*Policy, error) {
-	vhost, err := rq.vhost()
-	if err != nil {
-		return nil, errNotFound()
-	}
-	name := rq.path("name")
-	for i := range rq.snap.Policies {
-		if p := &rq.snap.Policies[i]; p.Vhost == vhost && p.Name == name {
-			return p, nil
-		}
-	}
-	return nil, errNotFound()
+	return findNamed(rq, rq.snap.Policies, func(p *Policy) (string, string) { return p.Vhost, p.Name })
 }
 
 func (a *api) getPolicy(rq *request) error {

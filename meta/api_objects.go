@@ -140,17 +140,7 @@ func (a *api) listExchanges(rq *request) error {
 }
 
 func (rq *request) findExchange() (*Exchange, error) {
-	vhost, err := rq.vhost()
-	if err != nil {
-		return nil, errNotFound()
-	}
-	name := rq.path("name")
-	for i := range rq.snap.Exchanges {
-		if x := &rq.snap.Exchanges[i]; x.Vhost == vhost && x.Name == name {
-			return x, nil
-		}
-	}
-	return nil, errNotFound()
+	return findNamed(rq, rq.snap.Exchanges, func(x *Exchange) (string, string) { return x.Vhost, x.Name })
 }
 
 func (a *api) getExchange(rq *request) error {
@@ -235,17 +225,7 @@ func (a *api) listQueues(rq *request) error {
 }
 
 func (rq *request) findQueue() (*Queue, error) {
-	vhost, err := rq.vhost()
-	if err != nil {
-		return nil, errNotFound()
-	}
-	name := rq.path("name")
-	for i := range rq.snap.Queues {
-		if q := &rq.snap.Queues[i]; q.Vhost == vhost && q.Name == name {
-			return q, nil
-		}
-	}
-	return nil, errNotFound()
+	return findNamed(rq, rq.snap.Queues, func(q *Queue) (string, string) { return q.Vhost, q.Name })
 }
 
 func (a *api) getQueue(rq *request) error {
@@ -476,4 +456,20 @@ func (a *api) deleteBinding(rq *request) error {
 		return err
 	}
 	return rq.noContent()
+}
+
+// findNamed returns the item of the request's vhost named by the path's
+// "name" wildcard, or 404 as RabbitMQ answers.
+func findNamed[T any](rq *request, items []T, key func(*T) (vhost, name string)) (*T, error) {
+	vhost, err := rq.vhost()
+	if err != nil {
+		return nil, errNotFound()
+	}
+	name := rq.path("name")
+	for i := range items {
+		if v, n := key(&items[i]); v == vhost && n == name {
+			return &items[i], nil
+		}
+	}
+	return nil, errNotFound()
 }
