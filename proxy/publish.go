@@ -98,6 +98,12 @@ func (ch *channel) completePublish(body []byte) error {
 		}
 	}
 	if ch.tx != nil {
+		// Checked now, as RabbitMQ does; the keys are read at commit.
+		if view.Headers != nil && hasSenderKeys(view.Headers) {
+			if _, perr := readSenderKeys(view.Headers); perr != nil {
+				return ch.senderKeysError(perr)
+			}
+		}
 		ch.tx.addPublish(&ch.pub, ch.props, body)
 		return nil
 	}
@@ -115,6 +121,12 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		ch.pubSeq++
 		seq = ch.pubSeq
 	}
+	var rt route
+	if view.Headers != nil && hasSenderKeys(view.Headers) {
+		if err := ch.senderKeys(view, &rt); err != nil {
+			return 0, false, err
+		}
+	}
 	if (ch.pub.Exchange == "" || ch.pub.Exchange == "amq.default") && strings.HasPrefix(ch.pub.RoutingKey, replyToPrefix) {
 		if !c.srv.deliverReply(ch.pub.RoutingKey, ch.props, body) {
 			ch.unroutable(body, seq)
@@ -123,13 +135,12 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		}
 		return 0, false, nil
 	}
-	var rt route
 	rk := ch.rkBytes()
 	if err := c.srv.topo.route(c.vhost, ch.pub.Exchange, rk, ch.props, &rt); err != nil {
 		err.classID, err.methodID = amqpwire.ClassBasic, methodBasicPublish
 		return 0, false, err
 	}
-	if rt.queues == 0 {
+	if rt.queues == 0 && len(rt.own) == 0 {
 		ch.unroutable(body, seq)
 		return 0, false, nil
 	}
@@ -151,28 +162,81 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 	if view.Expiration != nil {
 		msg.ExpiresAt = expiresAt(view.Expiration)
 	}
-	pos, err := c.ns.Append(msg)
-	switch {
-	case errors.Is(err, store.ErrNoTopic):
-		// The exchange or queue went away after routing: nothing took it.
-		ch.unroutable(body, seq)
-		return 0, false, nil
-	case errors.Is(err, store.ErrOverflow):
-		return ch.overflowed(pos, seq, persistent && rt.durable)
-	case err != nil:
-		c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
-		if seq != 0 {
-			ch.settleConfirm(seq, false)
-			return 0, false, nil
+	return ch.appendRouted(msg, &rt, seq, persistent && rt.durable)
+}
+
+// senderKeys reads the CC and BCC headers into rt.extra and drops BCC
+// from ch.props (view follows). A CC or BCC that is not an array is 406,
+// after the exchange's own checks, as RabbitMQ orders them.
+func (ch *channel) senderKeys(view *amqpwire.PropertyView, rt *route) error {
+	sk, perr := readSenderKeys(view.Headers)
+	if perr != nil {
+		return ch.senderKeysError(perr)
+	}
+	rt.extra = sk.keys
+	if sk.bccTo != 0 {
+		ch.props = stripBCC(ch.props, view, &sk)
+		v, err := amqpwire.ViewProperties(ch.props)
+		if err != nil {
+			return err
 		}
-		return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
+		*view = v
 	}
-	wait := persistent && rt.durable
-	if seq != 0 {
-		ch.confirmAfter(seq, pos, wait)
-		return pos, false, nil
+	return nil
+}
+
+// senderKeysError is the error of a publish with a bad CC or BCC header:
+// the exchange's own error first (404, 403), else perr.
+func (ch *channel) senderKeysError(perr *protoError) error {
+	c := ch.c
+	var probe route
+	if err := c.srv.topo.route(c.vhost, ch.pub.Exchange, ch.rkBytes(), ch.props, &probe); err != nil {
+		err.classID, err.methodID = amqpwire.ClassBasic, methodBasicPublish
+		return err
 	}
-	return pos, wait, nil
+	return perr
+}
+
+// appendRouted appends msg once to rt.topic when the routing key reached
+// queues there, and a copy to the own topic of each queue that only CC or
+// BCC keys reached, then settles or schedules the confirm.
+func (ch *channel) appendRouted(msg *store.Message, rt *route, seq uint64, wait bool) (store.Position, bool, error) {
+	var last store.Position
+	taken, overflow := false, false
+	for i := -1; i < len(rt.own); i++ {
+		if i < 0 && rt.queues == 0 {
+			continue
+		}
+		if i >= 0 {
+			msg.Topic = rt.own[i]
+		}
+		pos, err := ch.c.ns.Append(msg)
+		switch {
+		case errors.Is(err, store.ErrNoTopic):
+			continue // the exchange or queue went away after routing
+		case errors.Is(err, store.ErrOverflow):
+			overflow = true
+		case err != nil:
+			ch.c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
+			if seq != 0 {
+				ch.settleConfirm(seq, false)
+				return 0, false, nil
+			}
+			return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
+		}
+		taken, last = true, max(last, pos)
+	}
+	switch {
+	case !taken:
+		ch.unroutable(msg.Body, seq)
+		return 0, false, nil
+	case overflow:
+		return ch.overflowed(last, seq, wait)
+	case seq != 0:
+		ch.confirmAfter(seq, last, wait)
+		return last, false, nil
+	}
+	return last, wait, nil
 }
 
 // unroutable handles a message no queue took: basic.return when mandatory,
