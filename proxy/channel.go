@@ -195,6 +195,9 @@ func (ch *channel) handleMethod(payload []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.refuseDuringCommit(cls, mth); err != nil {
+		return err
+	}
 	if cls == amqpwire.ClassBasic && mth == methodBasicPublish {
 		if err := ch.pub.DecodeArgs(args); err != nil {
 			return decodeError(err, payload)
@@ -273,19 +276,19 @@ func (ch *channel) dispatchBasic(m amqpwire.Method) error {
 	case *amqpwire.BasicGet:
 		return ch.basicGet(m)
 	case *amqpwire.BasicAck:
-		return ch.settle(m, m.DeliveryTag, m.Multiple, settleAck)
+		return ch.settleOrHold(m, m.DeliveryTag, m.Multiple, settleAck)
 	case *amqpwire.BasicNack:
 		op := settleDrop
 		if m.Requeue {
 			op = settleRequeue
 		}
-		return ch.settle(m, m.DeliveryTag, m.Multiple, op)
+		return ch.settleOrHold(m, m.DeliveryTag, m.Multiple, op)
 	case *amqpwire.BasicReject:
 		op := settleDrop
 		if m.Requeue {
 			op = settleRequeue
 		}
-		return ch.settle(m, m.DeliveryTag, false, op)
+		return ch.settleOrHold(m, m.DeliveryTag, false, op)
 	case *amqpwire.BasicRecover:
 		if !m.Requeue {
 			return errorf(amqpwire.NotImplemented, m, "requeue=false")

@@ -257,16 +257,6 @@ const (
 // settle handles basic.ack, basic.nack and basic.reject.
 func (ch *channel) settle(m amqpwire.Method, tag uint64, multiple bool, op int) error {
 	c := ch.c
-	if ch.tx != nil {
-		c.mu.Lock()
-		known := ch.unacked.has(tag) || multiple && tag == 0
-		c.mu.Unlock()
-		if !known {
-			return errorf(amqpwire.PreconditionFailed, m, "unknown delivery tag %d", tag)
-		}
-		ch.tx.ops = append(ch.tx.ops, txOp{method: m, tag: tag, multiple: multiple, op: op})
-		return nil
-	}
 	c.mu.Lock()
 	taken, ok := ch.unacked.take(ch.settleBuf[:0], tag, multiple)
 	if !ok {

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"sync/atomic"
+
 	"github.com/warren-mq/warren/amqpwire"
 	"github.com/warren-mq/warren/store"
 )
@@ -8,8 +10,19 @@ import (
 // txState is a transactional channel's pending work: publishes and
 // acknowledgements are kept, in order, until tx.commit applies them or
 // tx.rollback drops them.
+//
+// As in RabbitMQ, an acknowledgement is checked when it arrives: its
+// deliveries are reserved for the transaction (pending), so that acking
+// them again is an unknown delivery tag, and a rollback hands them back
+// to the channel, still unacked.
 type txState struct {
-	ops []txOp
+	ops     []txOp
+	pending map[uint64]struct{} // delivery tags settled by ops
+	// committing is set while tx.commit waits for the store: the reader
+	// refuses any other method of the channel meanwhile, as RabbitMQ does,
+	// so that no reply overtakes commit-ok. The flusher clears it when it
+	// queues commit-ok.
+	committing atomic.Bool
 }
 
 type txOp struct {
@@ -17,11 +30,10 @@ type txOp struct {
 	pub   amqpwire.BasicPublish
 	props []byte
 	body  []byte
-	// settle (when method is set)
-	method   amqpwire.Method
-	tag      uint64
-	multiple bool
-	op       int
+	// settle (when method is set): the deliveries, in tag order
+	method amqpwire.Method
+	tags   []uint64
+	op     int
 }
 
 func (t *txState) addPublish(pub *amqpwire.BasicPublish, props, body []byte) {
@@ -30,6 +42,67 @@ func (t *txState) addPublish(pub *amqpwire.BasicPublish, props, body []byte) {
 		props: append([]byte(nil), props...),
 		body:  append([]byte(nil), body...),
 	})
+}
+
+// reset drops the pending work.
+func (t *txState) reset() {
+	clear(t.ops)
+	t.ops = t.ops[:0]
+	clear(t.pending)
+}
+
+// settleOrHold settles deliveries at once, or in a transaction checks the
+// tag and keeps the settlement for tx.commit.
+func (ch *channel) settleOrHold(m amqpwire.Method, tag uint64, multiple bool, op int) error {
+	if ch.tx == nil {
+		return ch.settle(m, tag, multiple, op)
+	}
+	t := ch.tx
+	_, taken := t.pending[tag]
+	c := ch.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !(multiple && tag == 0) && (taken || !ch.unacked.has(tag)) {
+		return errorf(amqpwire.PreconditionFailed, m, "unknown delivery tag %d", tag)
+	}
+	var tags []uint64
+	if !multiple {
+		tags = []uint64{tag}
+	} else {
+		for i := range ch.unacked.items {
+			u := &ch.unacked.items[i]
+			if tag != 0 && u.tag > tag {
+				break
+			}
+			if _, held := t.pending[u.tag]; !u.done && !held {
+				tags = append(tags, u.tag)
+			}
+		}
+	}
+	if t.pending == nil {
+		t.pending = map[uint64]struct{}{}
+	}
+	for _, tg := range tags {
+		t.pending[tg] = struct{}{}
+	}
+	t.ops = append(t.ops, txOp{method: m, tags: tags, op: op})
+	return nil
+}
+
+// refuseDuringCommit refuses, with RabbitMQ's 504, a method other than
+// channel.close on a channel whose tx.commit is still in progress.
+func (ch *channel) refuseDuringCommit(cls, mth uint16) error {
+	if ch.tx == nil || !ch.tx.committing.Load() {
+		return nil
+	}
+	if cls == amqpwire.ClassChannel && (mth == methodChannelClose || mth == methodChannelCloseOk) {
+		return nil
+	}
+	return &protoError{
+		code:    amqpwire.ChannelError,
+		text:    amqpwire.ReplyName(amqpwire.ChannelError) + " - unexpected command while processing 'tx.commit'",
+		classID: cls, methodID: mth,
+	}
 }
 
 func (ch *channel) dispatchTx(m amqpwire.Method) error {
@@ -55,8 +128,7 @@ func (ch *channel) dispatchTx(m amqpwire.Method) error {
 		if ch.tx == nil {
 			return errorf(amqpwire.PreconditionFailed, m, "channel is not transactional")
 		}
-		clear(ch.tx.ops)
-		ch.tx.ops = ch.tx.ops[:0]
+		ch.tx.reset()
 		ch.c.sendMethod(ch.num, &amqpwire.TxRollbackOk{})
 		return nil
 	}
@@ -67,18 +139,50 @@ func (ch *channel) dispatchTx(m amqpwire.Method) error {
 // persistent messages that reached durable queues are on disk (sent from
 // the store's flusher, so the reader does not wait).
 func (ch *channel) txCommit() error {
-	ops := ch.tx.ops
-	ch.tx.ops = nil
 	tx := ch.tx
+	ops := tx.ops
+	tx.ops = nil
+	clear(tx.pending)
 	ch.tx = nil // publish and settle below act at once
 	defer func() { ch.tx = tx }()
+	last, wait, err := ch.applyTx(ops)
+	if err != nil {
+		return err
+	}
+	if !wait {
+		ch.c.sendMethod(ch.num, &amqpwire.TxCommitOk{})
+		return nil
+	}
+	c := ch.c
+	tx.committing.Store(true)
+	c.ns.WhenDurable(last, func(err error) {
+		if err != nil {
+			c.closeConnection(errorf(amqpwire.InternalError, &amqpwire.TxCommit{}, "commit failed: %v", err))
+			return
+		}
+		c.mu.Lock()
+		// The channel may be gone, its number reused; after
+		// connection.close only close-ok may follow.
+		if !ch.released && !c.mu.closing {
+			c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, ch.num, &amqpwire.TxCommitOk{})
+		}
+		tx.committing.Store(false) // after commit-ok is queued: later replies follow it
+		c.mu.Unlock()
+		c.signal()
+	})
+	return nil
+}
+
+// applyTx publishes and settles ops in order. It returns the position of
+// the last message a commit must wait for, and whether there is one.
+func (ch *channel) applyTx(ops []txOp) (store.Position, bool, error) {
 	var last store.Position
 	wait := false
 	for i := range ops {
 		op := &ops[i]
 		if op.method != nil {
-			if err := ch.settle(op.method, op.tag, op.multiple, op.op); err != nil {
-				return err
+			if err := ch.settleHeld(op); err != nil {
+				return 0, false, err
 			}
 			continue
 		}
@@ -86,32 +190,32 @@ func (ch *channel) txCommit() error {
 		ch.props = append(ch.props[:0], op.props...)
 		view, err := amqpwire.ViewProperties(ch.props)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		pos, w, err := ch.publish(&view, op.body)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		if w {
 			last, wait = pos, true
 		}
 	}
-	if !wait {
-		ch.c.sendMethod(ch.num, &amqpwire.TxCommitOk{})
-		return nil
+	return last, wait, nil
+}
+
+// settleHeld settles the deliveries of a committed ack, nack or reject
+// that are still the channel's (basic.recover may have taken them back).
+func (ch *channel) settleHeld(op *txOp) error {
+	for _, tag := range op.tags {
+		ch.c.mu.Lock()
+		live := ch.unacked.has(tag)
+		ch.c.mu.Unlock()
+		if !live {
+			continue
+		}
+		if err := ch.settle(op.method, tag, false, op.op); err != nil {
+			return err
+		}
 	}
-	c := ch.c
-	c.ns.WhenDurable(last, func(err error) {
-		if err != nil {
-			c.closeConnection(errorf(amqpwire.InternalError, &amqpwire.TxCommit{}, "commit failed: %v", err))
-			return
-		}
-		c.mu.Lock()
-		if !ch.released { // the channel may be gone, its number reused
-			c.mu.out = amqpwire.AppendMethodFrame(c.mu.out, ch.num, &amqpwire.TxCommitOk{})
-		}
-		c.mu.Unlock()
-		c.signal()
-	})
 	return nil
 }
