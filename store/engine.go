@@ -168,7 +168,9 @@ func (n *namespace) countAppendedLocked(e *entry, msg *Message) error {
 			continue // with msg at hand takesLocked reads nothing
 		}
 		if g.lim.refuses(g, e.bodyLen) {
-			n.refuseLocked(g, e)
+			if err := n.refuseLocked(g, e); err != nil {
+				n.log.Error("store: saving a refused record failed", "namespace", n.name, "group", uint64(g.id), "position", uint64(e.pos), "err", err)
+			}
 			refused = fmt.Errorf("%w: group %d", ErrOverflow, g.id)
 			continue
 		}

@@ -30,14 +30,23 @@ func (l *limits) refuses(g *group, bodyLen uint32) bool {
 }
 
 // refuseLocked makes g skip the appended record e, and gives it up as a
-// dead letter under reject-publish-dlx.
-func (n *namespace) refuseLocked(g *group, e *entry) {
+// dead letter under reject-publish-dlx. A durable group writes the skip to
+// the state log at once, like an ack, before Append returns and the
+// publisher hears of the refusal: a checkpoint would come too late, and a
+// crash in between made the refused record deliverable after the restart.
+// The refused dead letter is then finished for the restart as well (at
+// most once, like every dead letter).
+func (n *namespace) refuseLocked(g *group, e *entry) error {
 	g.skip.add(e.pos, e.pos+Position(e.size))
-	if g.lim.overflow != OverflowRejectPublishDLX || !g.ttl.deadOn {
-		return
-	}
 	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1,
 		persistent: e.flags&FlagPersistent != 0}
+	var err error
+	if g.durable {
+		err = n.saveDoneLocked(g, []*inflight{in})
+	}
+	if g.lim.overflow != OverflowRejectPublishDLX || !g.ttl.deadOn {
+		return err
+	}
 	g.pending[e.pos] = in
 	if in.persistent {
 		g.owed++
@@ -46,6 +55,7 @@ func (n *namespace) refuseLocked(g *group, e *entry) {
 	g.stats.Ready++
 	g.stats.ReadyBytes += uint64(in.bodyLen)
 	_ = n.giveUpLocked(g, in, DeadMaxLen, true) // dead-letters: no I/O
+	return err
 }
 
 // dropHeadLocked gives up messages from the head of g until it is within
