@@ -266,13 +266,27 @@ func connectionJSON(c *ConnectionInfo) map[string]any {
 		"peer_host": c.PeerHost, "peer_port": c.PeerPort, "host": c.Host, "port": c.Port,
 		"channels": c.Channels, "frame_max": c.FrameMax, "channel_max": c.ChannelMax, "timeout": c.Heartbeat,
 		"client_properties": argsJSON(props), "connected_at": c.ConnectedAt.UnixMilli(),
-		"protocol": c.Protocol, "auth_mechanism": c.AuthMechanism, "state": c.State, "ssl": false,
+		"protocol": c.Protocol, "auth_mechanism": c.AuthMechanism, "state": c.State,
 		"user_who_performed_action": c.User,
 	}
+	addTLSJSON(out, c.TLS)
 	if n, ok := props["connection_name"].(string); ok {
 		out["user_provided_name"] = n // RabbitMQ lists the client's connection_name so
 	}
 	return out
+}
+
+// addTLSJSON adds the ssl fields RabbitMQ lists for every connection:
+// null on plain AMQP, and null peer_cert_* as no client certificate is
+// asked for.
+func addTLSJSON(out map[string]any, t *TLSInfo) {
+	out["ssl"] = t != nil
+	out["ssl_protocol"], out["ssl_key_exchange"], out["ssl_cipher"], out["ssl_hash"] = nil, nil, nil, nil
+	out["peer_cert_issuer"], out["peer_cert_subject"], out["peer_cert_validity"] = nil, nil, nil
+	if t != nil {
+		out["ssl_protocol"], out["ssl_key_exchange"] = t.Protocol, t.KeyExchange
+		out["ssl_cipher"], out["ssl_hash"] = t.Cipher, t.Hash
+	}
 }
 
 func channelJSON(c *ChannelInfo, conn *ConnectionInfo) map[string]any {

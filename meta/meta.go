@@ -211,6 +211,18 @@ type ConnectionInfo struct {
 	Protocol         string
 	AuthMechanism    string
 	State            string
+	// TLS describes an amqps connection's session; nil on plain AMQP.
+	TLS *TLSInfo
+}
+
+// TLSInfo is an amqps connection's session in RabbitMQ's spelling
+// (ssl_protocol "tlsv1.3", ssl_key_exchange "ecdhe_rsa" or "any",
+// ssl_cipher "aes_128_gcm", ssl_hash "aead").
+type TLSInfo struct {
+	Protocol    string
+	KeyExchange string
+	Cipher      string
+	Hash        string
 }
 
 // ChannelInfo describes a live channel for /api/channels.

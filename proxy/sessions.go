@@ -29,7 +29,7 @@ func (s *Server) Connections() []meta.ConnectionInfo {
 			Heartbeat:        uint16(c.heartbeat.Load()),
 			ClientProperties: map[string]any(c.clientProps),
 			ConnectedAt:      c.connectedAt, Protocol: "AMQP 0-9-1",
-			AuthMechanism: c.authMechanism, State: state,
+			AuthMechanism: c.authMechanism, State: state, TLS: tlsInfo(c),
 		})
 	}
 	return out
