@@ -17,8 +17,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-// warrenBinary is the binary built by TestMain for spawned brokers.
-var warrenBinary string
+// warrenBinary is the binary built by TestMain for spawned brokers, and
+// warrenTLS the self-signed certificate they serve amqps with.
+var (
+	warrenBinary string
+	warrenTLS    tlsFiles
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -33,6 +37,10 @@ func runMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		warrenBinary = filepath.Join(dir, "warren")
+		if warrenTLS, err = writeSelfSigned(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: making a TLS certificate:", err)
+			return 1
+		}
 		build := exec.Command("go", "build", "-o", warrenBinary, "../cmd/warren")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
@@ -54,33 +62,45 @@ func runMain(m *testing.M) int {
 type broker struct {
 	URL  string // amqp://guest:guest@host:port/
 	HTTP string // http://host:port of the admin API
+	// AMQPSURL (amqps://guest:guest@host:port/) and TLSCAFile, the PEM
+	// CA its certificate verifies against; an external broker's come from
+	// WARREN_E2E_AMQPS_URL and WARREN_E2E_TLS_CA (tls_test.go).
+	AMQPSURL  string
+	TLSCAFile string
 
-	t        *testing.T
-	external bool
-	amqpAddr string
-	httpAddr string
-	dataDir  string
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	t         *testing.T
+	external  bool
+	amqpAddr  string
+	amqpsAddr string
+	httpAddr  string
+	dataDir   string
+	cmd       *exec.Cmd
+	exited    chan struct{}
 }
 
 // startBroker gives the test a broker, stopped at cleanup.
 func startBroker(t *testing.T) *broker {
 	t.Helper()
 	if url := os.Getenv("WARREN_E2E_URL"); url != "" {
-		return &broker{URL: url, HTTP: os.Getenv("WARREN_E2E_HTTP"), t: t, external: true}
+		return &broker{
+			URL: url, HTTP: os.Getenv("WARREN_E2E_HTTP"),
+			AMQPSURL: os.Getenv("WARREN_E2E_AMQPS_URL"), TLSCAFile: os.Getenv("WARREN_E2E_TLS_CA"),
+			t: t, external: true,
+		}
 	}
-	b := &broker{
-		t:        t,
-		amqpAddr: freeAddr(t),
-		httpAddr: freeAddr(t),
-		dataDir:  t.TempDir(),
-	}
-	b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
-	b.HTTP = "http://" + b.httpAddr
+	b := &broker{t: t, dataDir: t.TempDir(), TLSCAFile: warrenTLS.cert}
+	b.pickAddrs()
 	b.start()
 	t.Cleanup(b.stop)
 	return b
+}
+
+// pickAddrs gives a spawned broker fresh listen addresses.
+func (b *broker) pickAddrs() {
+	b.amqpAddr, b.amqpsAddr, b.httpAddr = freeAddr(b.t), freeAddr(b.t), freeAddr(b.t)
+	b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
+	b.AMQPSURL = "amqps://guest:guest@" + b.amqpsAddr + "/"
+	b.HTTP = "http://" + b.httpAddr
 }
 
 func freeAddr(t *testing.T) string {
@@ -102,19 +122,20 @@ func (b *broker) start(extraArgs ...string) {
 			return
 		}
 		require.Less(b.t, attempt, 3, "warren exited at start three times (see its log above)")
-		b.amqpAddr, b.httpAddr = freeAddr(b.t), freeAddr(b.t)
-		b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
-		b.HTTP = "http://" + b.httpAddr
+		b.pickAddrs()
 	}
 }
 
 // launch starts the binary and waits until it listens (true) or exits
 // (false).
 func (b *broker) launch(extraArgs []string) bool {
-	args := append([]string{
-		"--amqp-addr", b.amqpAddr,
-		"--http-addr", b.httpAddr,
-		"--data-dir", b.dataDir}, extraArgs...)
+	args := []string{"--amqp-addr", b.amqpAddr, "--http-addr", b.httpAddr, "--data-dir", b.dataDir}
+	addrs := []string{b.amqpAddr}
+	if b.amqpsAddr != "" { // a broker made without pickAddrs has no amqps
+		args = append(args, "--amqps-addr", b.amqpsAddr, "--tls-cert", warrenTLS.cert, "--tls-key", warrenTLS.key)
+		addrs = append(addrs, b.amqpsAddr)
+	}
+	args = append(args, extraArgs...)
 	cmd := exec.Command(warrenBinary, args...)
 	cmd.Stdout = &testWriter{t: b.t, prefix: "warren: "}
 	cmd.Stderr = cmd.Stdout
@@ -131,14 +152,16 @@ func (b *broker) launch(extraArgs []string) bool {
 			return true
 		default:
 		}
-		c, err := net.DialTimeout("tcp", b.amqpAddr, 100*time.Millisecond)
-		if err != nil {
-			return false
+		for _, addr := range addrs {
+			c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+			if err != nil {
+				return false
+			}
+			c.Close()
 		}
-		c.Close()
 		listening = true
 		return true
-	}, 15*time.Second, 20*time.Millisecond, "warren did not start listening on %s", b.amqpAddr)
+	}, 15*time.Second, 20*time.Millisecond, "warren did not start listening on %v", addrs)
 	if !listening {
 		return false
 	}
