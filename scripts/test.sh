@@ -129,9 +129,10 @@ configure_rabbitmq_tls() {
 	want=$(mktemp)
 	{
 		if [ -f "$rabbit_conf" ]; then
-			sed -e '/^# BEGIN warren scripts\/test.sh amqps/,/^# END warren scripts\/test.sh amqps/d' \
-				-e '/^[[:space:]]*\(listeners\.ssl\.default\|ssl_options\.\(cacertfile\|certfile\|keyfile\|verify\|fail_if_no_peer_cert\)\)[[:space:]]*=/d' \
-				"$rabbit_conf"
+			# awk, not sed: it ends a last line that had no newline.
+			awk '/^# BEGIN warren scripts\/test.sh amqps/ { skip = 1 }
+				!skip && !/^[[:space:]]*(listeners\.ssl\.default|ssl_options\.(cacertfile|certfile|keyfile|verify|fail_if_no_peer_cert))[[:space:]]*=/
+				/^# END warren scripts\/test.sh amqps/ { skip = 0 }' "$rabbit_conf"
 		fi
 		rabbitmq_tls_block
 	} >"$want"
