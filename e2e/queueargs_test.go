@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net/http"
+	"net/url"
 	"regexp"
 	"testing"
 	"time"
@@ -474,4 +476,34 @@ func TestQueueArgsPolicyAppliesToLiveQueue(t *testing.T) {
 	assert.Equal(t, "expired", es[0]["reason"])
 	assert.Equal(t, q, es[0]["queue"])
 	eventuallyReady(t, ch, q, 0)
+}
+
+// TestQueueArgsExpiresBasicGet: basic.get counts as use of a queue with
+// x-expires, get-empty included, as in RabbitMQ; the queue goes once the
+// gets stop. Existence is looked at through the admin API, which is no
+// use of the queue (a passive declare would be).
+func TestQueueArgsExpiresBasicGet(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "got", amqp.Table{"x-expires": int32(1500)})
+	publishConfirmedKeys(t, ch, "", []string{q}, body("m"))
+	path := "/api/queues/%2F/" + url.PathEscape(q)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for i := range 6 { // 3 s of gets, twice x-expires
+		<-tick.C
+		d, ok, err := ch.Get(q, true)
+		require.NoError(t, err, "get %d", i)
+		assert.Equal(t, i == 0, ok, "get %d", i)
+		if ok {
+			assert.Equal(t, "m", string(d.Body))
+		}
+	}
+	status, _ := api(t, b, "GET", path, nil)
+	require.Equal(t, http.StatusOK, status, "the gets kept the queue")
+	require.Eventually(t, func() bool {
+		status, _ := api(t, b, "GET", path, nil)
+		return status == http.StatusNotFound
+	}, 5*time.Second, 100*time.Millisecond, "the queue goes x-expires after the last get")
 }

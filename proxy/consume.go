@@ -215,6 +215,7 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	if err := c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
 		return err
 	}
+	c.srv.topo.touchQueue(c.vhost, q.Name) // a get is use (x-expires), get-empty too
 	g := store.GroupID(q.ID)
 	ds, err := c.ns.Pop(g, ch.owner, 1, leaseDuration)
 	if err != nil && !errors.Is(err, store.ErrNoGroup) {

@@ -10,10 +10,11 @@ import (
 )
 
 // queueExpiry deletes a queue with x-expires once it has been unused for
-// that long: no consumer, not redeclared. One timer per queue; while
-// consumers are attached it polls at a tenth of the period (at most every
-// second), so a queue goes at most that much before its time after its
-// last consumer left. basic.get does not count as use yet.
+// that long: no consumer, not redeclared, no basic.get (get-empty
+// included), as RabbitMQ counts use. One timer per queue; while consumers
+// are attached it polls at a tenth of the period (at most every second), so
+// a queue goes at most that much before its time after its last consumer
+// left.
 type queueExpiry struct {
 	t      *topology
 	vhost  string
@@ -88,7 +89,7 @@ func (t *topology) expiryArgs(vs *vhostState, qs *queueState) {
 	qs.exp.touch()
 }
 
-// touchQueue records a use of queue name (a declare).
+// touchQueue records a use of queue name (a declare, a basic.get).
 func (t *topology) touchQueue(vhost, name string) {
 	t.mu.RLock()
 	var x *queueExpiry
