@@ -23,6 +23,9 @@ func (t *topology) permission(user, vhost string) *meta.CompiledPermission {
 // check refuses, with RabbitMQ's 403, an access the connection's user is
 // not permitted.
 func (c *conn) check(m amqpwire.Method, access meta.Access, kind, name string) error {
+	if kind == kindExchange && name == "" {
+		name = "amq.default" // what RabbitMQ checks for the default exchange
+	}
 	p := c.srv.topo.permission(c.user, c.vhost)
 	if p.Allows(access, name) {
 		return nil
@@ -48,4 +51,37 @@ func (ch *channel) checkPublish() error {
 	}
 	ch.pubPerm, ch.pubPermX = p, ch.pub.Exchange
 	return nil
+}
+
+// checkQueue is check for a method naming a queue ("" for the channel's
+// last declared queue). RabbitMQ checks before it looks the queue up, so a
+// refused user learns nothing of whether the queue exists.
+func (ch *channel) checkQueue(m amqpwire.Method, access meta.Access, name string) error {
+	if name == "" {
+		name = ch.lastQueue
+	}
+	if name == "" {
+		return nil // no queue at all: the lookup's 404
+	}
+	return ch.c.check(m, access, kindQueue, name)
+}
+
+// checkArgExchange checks, as RabbitMQ does when it creates a queue with a
+// dead-letter exchange or an exchange with an alternate exchange, that the
+// user may read the new object (kind, name) and write to the exchange its
+// argument key names.
+func (c *conn) checkArgExchange(m amqpwire.Method, kind, name string, args amqpwire.Table, key string) error {
+	x, ok := args[key].(string)
+	if !ok {
+		return nil // absent, or refused by the argument checks
+	}
+	if err := c.check(m, meta.AccessRead, kind, name); err != nil {
+		return err
+	}
+	return c.check(m, meta.AccessWrite, kindExchange, x)
+}
+
+// errDefaultExchange refuses binding to or from the default exchange.
+func errDefaultExchange(m amqpwire.Method) error {
+	return errorf(amqpwire.AccessRefused, m, "operation not permitted on the default exchange")
 }

@@ -68,11 +68,11 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if m.Queue == replyToQueue {
 		return ch.replyConsume(m)
 	}
-	q, err := ch.queueFor(m.Queue, m)
-	if err != nil {
+	if err := ch.checkQueue(m, meta.AccessRead, m.Queue); err != nil {
 		return err
 	}
-	if err := c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
+	q, err := ch.queueFor(m.Queue, m)
+	if err != nil {
 		return err
 	}
 	tag := m.ConsumerTag
@@ -208,11 +208,11 @@ func (c *conn) maybeAutoDelete(k *consumer) {
 
 func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	c := ch.c
-	q, err := ch.queueFor(m.Queue, m)
-	if err != nil {
+	if err := ch.checkQueue(m, meta.AccessRead, m.Queue); err != nil {
 		return err
 	}
-	if err := c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
+	q, err := ch.queueFor(m.Queue, m)
+	if err != nil {
 		return err
 	}
 	c.srv.topo.touchQueue(c.vhost, q.Name) // a get is use (x-expires), get-empty too

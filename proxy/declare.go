@@ -66,6 +66,11 @@ func (ch *channel) queueDeclare(m *amqpwire.QueueDeclare) error {
 		if err := c.check(m, meta.AccessConfigure, kindQueue, m.Queue); err != nil {
 			return err
 		}
+		if _, exists := c.srv.topo.lookupQueue(c.vhost, m.Queue); !exists {
+			if err := c.checkArgExchange(m, kindQueue, m.Queue, m.Arguments, "x-dead-letter-exchange"); err != nil {
+				return err
+			}
+		}
 	}
 	if m.Exclusive && !m.Passive {
 		c.ownsQueues.Store(true) // before meta: a timeout must not leak the queue
@@ -112,6 +117,9 @@ func (ch *channel) queueBind(m *amqpwire.QueueBind, bind bool) error {
 	if err := c.check(m, meta.AccessWrite, kindQueue, name); err != nil {
 		return err
 	}
+	if m.Exchange == "" {
+		return errDefaultExchange(m)
+	}
 	if err := c.check(m, meta.AccessRead, kindExchange, m.Exchange); err != nil {
 		return err
 	}
@@ -134,11 +142,11 @@ func (ch *channel) queueBind(m *amqpwire.QueueBind, bind bool) error {
 }
 
 func (ch *channel) queuePurge(m *amqpwire.QueuePurge) error {
-	q, err := ch.queueFor(m.Queue, m)
-	if err != nil {
+	if err := ch.checkQueue(m, meta.AccessRead, m.Queue); err != nil {
 		return err
 	}
-	if err := ch.c.check(m, meta.AccessRead, kindQueue, q.Name); err != nil {
+	q, err := ch.queueFor(m.Queue, m)
+	if err != nil {
 		return err
 	}
 	n, err := ch.c.ns.Purge(store.GroupID(q.ID))
@@ -155,15 +163,15 @@ func (ch *channel) queueDelete(m *amqpwire.QueueDelete) error {
 	if name == "" {
 		name = ch.lastQueue
 	}
+	if err := c.check(m, meta.AccessConfigure, kindQueue, name); err != nil {
+		return err
+	}
 	q, ok := c.srv.topo.lookupQueue(c.vhost, name)
 	if !ok {
 		ch.reply(m.NoWait, &amqpwire.QueueDeleteOk{})
 		return nil
 	}
 	if _, err := ch.queueFor(name, m); err != nil {
-		return err
-	}
-	if err := c.check(m, meta.AccessConfigure, kindQueue, name); err != nil {
 		return err
 	}
 	if m.IfUnused && c.srv.subs.count(c.vhost, q.ID) > 0 {
@@ -192,6 +200,11 @@ func (ch *channel) dispatchExchange(m amqpwire.Method) error {
 		if !m.Passive {
 			if err := c.check(m, meta.AccessConfigure, kindExchange, m.Exchange); err != nil {
 				return err
+			}
+			if _, exists := c.srv.topo.lookupExchange(c.vhost, m.Exchange); !exists {
+				if err := c.checkArgExchange(m, kindExchange, m.Exchange, m.Arguments, "alternate-exchange"); err != nil {
+					return err
+				}
 			}
 		}
 		x := meta.Exchange{
@@ -233,6 +246,9 @@ func (ch *channel) exchangeBind(m amqpwire.Method, src, dst, key string, args am
 	c := ch.c
 	if err := c.check(m, meta.AccessWrite, kindExchange, dst); err != nil {
 		return err
+	}
+	if src == "" || dst == "" {
+		return errDefaultExchange(m)
 	}
 	if err := c.check(m, meta.AccessRead, kindExchange, src); err != nil {
 		return err
