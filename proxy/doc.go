@@ -51,7 +51,9 @@
 // group gets one binding per path from an exchange to the queue (direct
 // bindings and exchange-to-exchange chains, whose filters are the AND of the
 // hops), so mandatory/NO_ROUTE decided here and the group's read-time filter
-// agree.
+// agree. CC and BCC headers add routing keys (cc.go): the record still goes
+// once to that topic for the queues the routing key reaches, and a queue
+// that only a CC or BCC key reaches gets a copy through its own topic.
 //
 // # Access, transactions, direct reply-to
 //
