@@ -176,6 +176,9 @@ func (n *namespace) countAppendedLocked(e *entry, msg *Message) error {
 		}
 		g.stats.Ready++
 		g.stats.ReadyBytes += uint64(e.bodyLen)
+		if g.prio != nil {
+			n.prioAppendedLocked(g, e)
+		}
 		if d := g.ttl.deadline(e); d != 0 {
 			n.noteDeadlineLocked(g, d)
 		}

@@ -130,6 +130,11 @@ func (n *namespace) checkHeadLocked(g *group) {
 
 func (n *namespace) expireHeadLocked(g *group, now int64) error {
 	for {
+		if g.prio != nil {
+			if ok, err := n.prioHeadLocked(g); err != nil || !ok {
+				return err
+			}
+		}
 		if len(g.requeue) > 0 {
 			in := g.pending[g.requeue.top()]
 			if !expired(in.expires, now) {

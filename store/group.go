@@ -37,6 +37,7 @@ type inflight struct {
 	peeked, redeliv bool
 	dead            bool  // given up, waiting in the group's dead list
 	level           uint8 // priority level in a priority group
+	prio            uint8 // the record's priority
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -67,6 +68,7 @@ type group struct {
 	ttl             ttlState
 	lim             limits
 	maxPrio         uint8 // x-max-priority, 0 for none
+	prio            *prioState
 }
 
 const maxEndedBindings = 64
@@ -98,8 +100,10 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 	if g != nil {
 		g.ttl.configure(cfg, n.be.tail())
 		g.lim.configure(cfg)
-		g.maxPrio = cfg.MaxPriority
 		if err := n.updateGroupLocked(g, cfg); err != nil {
+			return err
+		}
+		if err := n.setPrioLocked(g, cfg.MaxPriority); err != nil {
 			return err
 		}
 		if err := n.reconfiguredDeadLocked(g); err != nil {
@@ -131,6 +135,9 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	tail := n.be.tail()
 	g.origin = n.mu.revs.start(minFrom, n.mu.boot, tail)
 	g.cursor, g.markSave = g.origin, g.origin
+	if g.maxPrio > 0 {
+		g.prio = newPrioState(g.maxPrio, g.origin)
+	}
 	if err := n.attachLocked(g); err != nil {
 		return err
 	}
@@ -140,6 +147,9 @@ func (n *namespace) createGroupLocked(id GroupID, cfg GroupConfig) error {
 	}
 	g.stats.Ready, g.stats.ReadyBytes = c.n, c.bytes
 	g.owed, g.owedBytes = c.pn, c.pbytes
+	if g.prio != nil {
+		g.prio.add(c.lv)
+	}
 	if g.durable {
 		if err := n.saveAllLocked(g); err != nil {
 			return err
@@ -236,7 +246,10 @@ func (n *namespace) rebindLocked(g *group, old, next []*binding, changedFrom uin
 		return err
 	}
 	tail := n.be.tail()
-	from := max(g.cursor, n.mu.revs.start(changedFrom, n.mu.boot, tail))
+	from := n.mu.revs.start(changedFrom, n.mu.boot, tail)
+	if g.prio == nil {
+		from = max(g.cursor, from) // a priority group counts from each level's sub-cursor
+	}
 	oc, err := n.countLocked(g, old, from, tail)
 	if err != nil {
 		return err
@@ -249,6 +262,10 @@ func (n *namespace) rebindLocked(g *group, old, next []*binding, changedFrom uin
 	g.stats.ReadyBytes = g.stats.ReadyBytes - oc.bytes + nc.bytes
 	g.owed = g.owed - oc.pn + nc.pn
 	g.owedBytes = g.owedBytes - oc.pbytes + nc.pbytes
+	if g.prio != nil {
+		g.prio.sub(oc.lv)
+		g.prio.add(nc.lv)
+	}
 	if nc.n > 0 {
 		g.signal()
 	}
@@ -269,6 +286,9 @@ func (n *namespace) saveAllLocked(g *group) error {
 // cursor for each.
 func (n *namespace) attachLocked(g *group) error {
 	g.cursors = g.cursors[:0]
+	if g.prio != nil {
+		g.prio.resetCursors()
+	}
 	have := map[TopicID]bool{}
 	for _, b := range g.bindings {
 		if have[b.Topic] {
@@ -307,8 +327,12 @@ func (n *namespace) detachLocked(g *group) {
 	g.cursors = nil
 }
 
-// tally counts records and their body bytes, in all and persistent only.
-type tally struct{ n, bytes, pn, pbytes uint64 }
+// tally counts records and their body bytes, in all and persistent only;
+// for a priority group lv holds the same per level.
+type tally struct {
+	n, bytes, pn, pbytes uint64
+	lv                   []tally
+}
 
 func (t *tally) add(bodyLen uint32, persistent bool) {
 	t.n++
@@ -320,10 +344,14 @@ func (t *tally) add(bodyLen uint32, persistent bool) {
 }
 
 // countLocked counts (and sums the bodies of) the records in [from, to) the
-// bindings bs take, skipping finished ones. It reads only index entries
-// (and records, for property filters or memo misses).
+// bindings bs take, skipping finished ones; in a priority group, also
+// those below their level's sub-cursor. It reads only index entries (and
+// records, for property filters or memo misses).
 func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tally, error) {
 	var t tally
+	if g.prio != nil {
+		t.lv = make([]tally, len(g.prio.levels))
+	}
 	if from >= to {
 		return t, nil
 	}
@@ -361,12 +389,18 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tal
 				if g.skip.has(e.pos) {
 					continue
 				}
+				if g.prio != nil && e.pos < g.prio.levels[g.levelOf(e)].pos {
+					continue
+				}
 				ok, err := n.takesLocked(g, bs, e, nil)
 				if err != nil {
 					return t, err
 				}
 				if ok {
 					t.add(e.bodyLen, e.flags&FlagPersistent != 0)
+					if t.lv != nil {
+						t.lv[g.levelOf(e)].add(e.bodyLen, e.flags&FlagPersistent != 0)
+					}
 				}
 			}
 		}
@@ -500,7 +534,18 @@ func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
 		}
 	}
 	g.requeue = rq
-	c, err := n.countLocked(g, g.bindings, g.cursor, n.be.tail())
+	from := g.cursor
+	if g.prio != nil {
+		from = min(from, g.prio.minPos())
+		for i := range g.prio.levels {
+			lv := &g.prio.levels[i]
+			lv.ahead, lv.owed, lv.owedBytes = 0, 0, 0
+		}
+	}
+	c, err := n.countLocked(g, g.bindings, from, n.be.tail())
+	if g.prio != nil && err == nil {
+		g.prio.add(c.lv)
+	}
 	g.stats.Ready += c.n
 	g.stats.ReadyBytes += c.bytes
 	g.owed, g.owedBytes = owed.pn+c.pn, owed.pbytes+c.pbytes

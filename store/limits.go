@@ -62,6 +62,11 @@ func (n *namespace) refuseLocked(g *group, e *entry) error {
 // its limits.
 func (n *namespace) dropHeadLocked(g *group) error {
 	for g.lim.over(g.stats.Ready, g.stats.ReadyBytes) {
+		if g.prio != nil {
+			if ok, err := n.prioHeadLocked(g); err != nil || !ok {
+				return err
+			}
+		}
 		if len(g.requeue) > 0 {
 			in := g.pending[g.requeue.pop()]
 			if err := n.giveUpLocked(g, in, DeadMaxLen, true); err != nil {

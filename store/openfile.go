@@ -258,10 +258,13 @@ func (n *namespace) restoreGroups(rs *recState, compile func([]byte) (Filter, er
 		}
 		g.redeliverBelow = min(rg.mark, end)
 		g.markSave = rg.mark
-		if err := n.attachLocked(g); err != nil {
+		if rg.prio != nil {
+			if err := n.restorePrioLocked(g, rg, end); err != nil {
+				return err
+			}
+		} else if err := n.attachLocked(g); err != nil {
 			return err
-		}
-		if err := n.recountLocked(g, rg, end); err != nil {
+		} else if err := n.recountLocked(g, rg, end); err != nil {
 			return err
 		}
 		n.mu.groups[g.id] = g

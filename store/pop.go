@@ -26,11 +26,6 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 	}
 	now := n.now()
 	n.expireLocked(now)
-	if g.maxPrio > 0 {
-		if err := n.parkLocked(g, prioLookahead); err != nil {
-			return nil, err
-		}
-	}
 	out, err := n.popSomeLocked(g, max, now.UnixMilli())
 	if g.ttl.watching {
 		defer n.checkHeadLocked(g)
@@ -49,8 +44,8 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 		g.stats.UnackedBytes += uint64(in.bodyLen)
 	}
 	n.leaseLocked(who, o, now.Add(lease))
-	if g.durable && g.cursor > g.markSave {
-		g.markSave = g.cursor + markSlack
+	if g.durable && g.readTo() > g.markSave {
+		g.markSave = g.readTo() + markSlack
 		if serr := n.be.saveMark(g); serr != nil {
 			return out, serr
 		}
@@ -82,8 +77,11 @@ type pick struct {
 }
 
 // pickLocked chooses up to max messages: requeued ones first, lowest
-// position first, then from the cursor.
+// position first, then from the cursor (priority groups: priority.go).
 func (n *namespace) pickLocked(g *group, max int, now int64) ([]pick, error) {
+	if g.prio != nil {
+		return n.pickPrioLocked(g, max, now)
+	}
 	var picked []pick
 	for len(picked) < max && len(g.requeue) > 0 {
 		p := g.requeue.pop()
@@ -139,7 +137,7 @@ func (n *namespace) takeLiveLocked(g *group, e *entry, picked []pick, now int64)
 // takeLocked makes e pending in g.
 func (n *namespace) takeLocked(g *group, e *entry) pick {
 	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1,
-		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e), level: g.levelOf(e)}
+		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e), level: g.levelOf(e), prio: e.priority}
 	g.pending[e.pos] = in
 	return pick{in, e.pos < g.redeliverBelow}
 }
@@ -386,6 +384,9 @@ func (n *namespace) Purge(id GroupID) (uint64, error) {
 	g.requeue = nil
 	g.skip = rangeSet{}
 	g.cursor = n.be.tail()
+	if g.prio != nil {
+		g.prio.purge(g.cursor)
+	}
 	g.stats.Ready, g.stats.ReadyBytes = 0, 0
 	if err := n.reseekLocked(g); err != nil {
 		return count, err

@@ -31,6 +31,7 @@ type recGroup struct {
 	ckTail          Position
 	owed, owedBytes uint64
 	counted         bool
+	prio            *recPrio // the last checkpoint's levels (priostate.go)
 }
 
 func newRecState() *recState {
@@ -51,8 +52,8 @@ func (rs *recState) apply(typ byte, r *reader) error {
 				g.ack(p, v>>1, v&1 != 0)
 			}
 		}
-	case stCheckpoint:
-		rs.applyCheckpoint(r)
+	case stCheckpoint, stPrioCheckpoint:
+		rs.applyCheckpoint(typ, r)
 	case stMark:
 		if g := rs.groups[GroupID(r.u64())]; g != nil {
 			g.mark = max(g.mark, Position(r.u64()))
@@ -113,6 +114,7 @@ func (g *recGroup) ack(p Position, bodyLen uint32, persistent bool) {
 		return
 	}
 	g.done.add(p, p+1)
+	g.prio.noteAck(p, bodyLen, persistent)
 	if g.counted && persistent && p < g.ckTail {
 		g.owed--
 		g.owedBytes -= uint64(bodyLen)
@@ -121,7 +123,7 @@ func (g *recGroup) ack(p Position, bodyLen uint32, persistent bool) {
 
 // applyCheckpoint replaces the group's done set: [origin, cursor) minus
 // the pending positions, plus the skip spans.
-func (rs *recState) applyCheckpoint(r *reader) {
+func (rs *recState) applyCheckpoint(typ byte, r *reader) {
 	g := rs.groups[GroupID(r.u64())]
 	tail, owed, owedBytes := Position(r.u64()), r.u64(), r.u64()
 	cursor := Position(r.u64())
@@ -136,10 +138,18 @@ func (rs *recState) applyCheckpoint(r *reader) {
 	for range k {
 		skip = append(skip, span{Position(r.u64()), Position(r.u64())})
 	}
+	var rp *recPrio
+	if typ == stPrioCheckpoint {
+		rp = readRecPrio(r)
+	}
 	if g == nil || r.bad {
 		return
 	}
 	slices.Sort(pending)
+	if rp != nil {
+		rp.pending, rp.ckTail = pending, tail
+	}
+	g.prio = rp
 	var done rangeSet
 	lo := g.origin
 	for _, p := range pending {

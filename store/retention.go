@@ -52,6 +52,10 @@ func (n *namespace) floorLocked() (Position, error) {
 		if g.skip.len() > 0 {
 			floor = min(floor, g.cursor)
 		}
+		if g.prio != nil {
+			floor = min(floor, g.prio.low(n.be.tail()))
+			continue
+		}
 		for _, c := range g.cursors {
 			e, err := c.head()
 			if err != nil {
@@ -115,6 +119,9 @@ func (n *namespace) resetIndexesLocked() error {
 		}
 		changed = true
 		for _, g := range n.mu.bound[t] {
+			if g.prio != nil {
+				g.prio.resetCursors()
+			}
 			for _, c := range g.cursors {
 				if c.x == x {
 					c.ord -= dead

@@ -105,14 +105,19 @@ func (s *stateLog) putAcks(id GroupID, done []*inflight) {
 
 // putCheckpoint records that every position of the group in [origin,
 // cursor) is finished except the pending ones, plus the skip spans ahead,
-// and how many persistent messages the group owes below tail.
+// and how many persistent messages the group owes below tail; a priority
+// group's adds its levels (priostate.go).
 func (s *stateLog) putCheckpoint(g *group, tail Position) {
-	st := s.frame(stCheckpoint)
+	typ, cursor := stCheckpoint, g.cursor
+	if g.prio != nil {
+		typ, cursor = stPrioCheckpoint, g.prio.low(tail)
+	}
+	st := s.frame(typ)
 	b := u64(s.buf, uint64(g.id))
 	b = u64(b, uint64(tail))
 	b = u64(b, g.owed)
 	b = u64(b, g.owedBytes)
-	b = u64(b, uint64(g.cursor))
+	b = u64(b, uint64(cursor))
 	b = u64(b, uint64(g.markSave))
 	b = u32(b, uint32(len(g.pending)))
 	for p := range g.pending {
@@ -122,6 +127,9 @@ func (s *stateLog) putCheckpoint(g *group, tail Position) {
 	for _, sp := range g.skip.spans {
 		b = u64(b, uint64(sp.lo))
 		b = u64(b, uint64(sp.hi))
+	}
+	if g.prio != nil {
+		b = g.prio.appendPrio(b, cursor)
 	}
 	s.buf = b
 	s.seal(st)

@@ -120,7 +120,9 @@ type GroupConfig struct {
 	Overflow          Overflow
 	// MaxPriority, when not zero, makes a priority group (x-max-priority):
 	// Pop serves higher Message.Priority first (capped at MaxPriority),
-	// exactly over the first 16384 ready messages.
+	// FIFO within a priority, exactly over the whole backlog. It is fixed
+	// when the group becomes a priority group; later changes are ignored,
+	// as RabbitMQ fixes x-max-priority at declaration.
 	MaxPriority uint8
 	// OnDead, when set, is called whenever dead letters became available
 	// to TakeDead. It runs on a store goroutine after the store's locks

@@ -14,6 +14,7 @@ import (
 func runDurable(t *testing.T, f Factory) {
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, f) })
 	t.Run("ReopenPurgeAndDrops", func(t *testing.T) { testReopenPurgeAndDrops(t, f) })
+	t.Run("ReopenPriority", func(t *testing.T) { testReopenPriority(t, f) })
 }
 
 func testReopen(t *testing.T, f Factory) {
@@ -102,4 +103,68 @@ func testReopenPurgeAndDrops(t *testing.T, f Factory) {
 	_, err = ns.Append(Msg(12, 1, "k", "x"))
 	require.ErrorIs(t, err, store.ErrNoTopic)
 	require.NoError(t, s.Close())
+}
+
+// testReopenPriority: a durable priority group keeps its order and exact
+// counters across restarts: nothing acked comes back, everything unacked
+// (or requeued) is ready again, redelivered, at its level.
+func testReopenPriority(t *testing.T, f Factory) {
+	s := f.Open(t)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	cfg := store.GroupConfig{Durable: true, Bindings: []store.Binding{All(10, 1)}, Revision: 1, MaxPriority: 5}
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	for i := range 300 {
+		appendAll(t, ns, prioMsg(fmt.Sprintf("low%d", i), 0))
+	}
+	appendAll(t, ns, prioMsg("high0", 5), prioMsg("mid0", 3), prioMsg("high1", 9), prioMsg("mid1", 3))
+	ds, err := ns.Pop(1, 1, 4, time.Minute) // high0 high1 mid0 mid1
+	require.NoError(t, err)
+	require.Equal(t, []string{"high0", "high1", "mid0", "mid1"}, bodiesOf(ds))
+	require.NoError(t, ns.Ack(1, ds[0].Receipt, ds[2].Receipt))
+	lows, err := ns.Pop(1, 1, 3, time.Minute) // low0 low1 low2
+	require.NoError(t, err)
+	require.NoError(t, ns.Ack(1, lows[1].Receipt))
+	appendAll(t, ns, prioMsg("mid2", 3))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	want := store.GroupStats{Ready: 302}
+	for _, b := range append([]string{"high1", "mid1", "mid2", "low0", "low2"}, lowsFrom(3, 300)...) {
+		want.ReadyBytes += uint64(len(b))
+	}
+	require.Equal(t, want, stats(t, ns, 1))
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	got, err := ns.Pop(1, 1, 4, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []string{"high1", "mid1", "mid2", "low0"}, bodiesOf(got))
+	require.True(t, got[0].Redelivered)
+	require.NoError(t, ns.Ack(1, got[0].Receipt, got[2].Receipt))
+	appendAll(t, ns, prioMsg("high2", 4))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	require.Equal(t, uint64(301), stats(t, ns, 1).Ready)
+	require.Equal(t, append([]string{"high2", "mid1", "low0", "low2"}, lowsFrom(3, 300)...), Bodies(t, ns, 1, true))
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
+	require.NoError(t, s.Close())
+}
+
+func bodiesOf(ds []store.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, string(d.Message.Body))
+	}
+	return out
+}
+
+func lowsFrom(i, j int) []string {
+	var out []string
+	for ; i < j; i++ {
+		out = append(out, fmt.Sprintf("low%d", i))
+	}
+	return out
 }

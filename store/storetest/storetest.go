@@ -112,6 +112,10 @@ func Run(t *testing.T, f Factory) {
 		{"RejectPublishDLX", testRejectPublishDLX},
 		{"LowerLimit", testLowerLimit},
 		{"Priority", testPriority},
+		{"PriorityBacklog", testPriorityBacklog},
+		{"PriorityDropHead", testPriorityDropHead},
+		{"PriorityExpiry", testPriorityExpiry},
+		{"PriorityPurge", testPriorityPurge},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 		{"DeadLettersOff", testDeadLettersOff},
 	}
