@@ -79,11 +79,15 @@
 // position (other groups took it), and reject-publish-dlx also gives it
 // up as a dead letter (lost if the process dies before TakeDead).
 //
-// A priority group (GroupConfig.MaxPriority, priority.go) orders its
-// requeued set by level, highest first, and Pop parks up to 16384 records
-// from the cursor there first, so priorities are exact over that many
-// ready messages (the design's per-level sub-cursors would make it exact
-// over the whole backlog; not done).
+// A priority group (GroupConfig.MaxPriority, priority.go) has one
+// sub-cursor per level over its topic indexes (index entries carry the
+// priority) and an exact count of the records ahead of each, so Pop serves
+// the highest level that has a ready record, FIFO within a level, exactly
+// over the whole backlog and in memory independent of it; the requeued
+// set is ordered by level, then position. Drop-head and expiry give up
+// the same head Pop would serve, the oldest message of the highest level,
+// as RabbitMQ 3.10 does. Its checkpoints carry the sub-cursors and the
+// per-level counts (state record type 9).
 //
 // # Commit log
 //
@@ -140,7 +144,10 @@
 // and bindings with their specs), acks (positions), checkpoint (cursor,
 // delivered mark, pending positions, skip spans: "every position of the
 // group in [origin, cursor) is finished except these"), delivered mark,
-// drop group, drop topic, index checkpoint, snapshot end. Pops are not
+// drop group, drop topic, index checkpoint, snapshot end, priority
+// checkpoint (a checkpoint whose cursor is the lowest busy sub-cursor,
+// then per level: sub-cursor, persistent records ahead and their bytes;
+// older logs without it stay readable, priostate.go). Pops are not
 // written, nor requeues (a crash returns all unacked anyway). A purge is one
 // checkpoint record. A group checkpoints after max(4096, pending) acks, so
 // a checkpoint costs a bounded amount per ack however many are unacked;
