@@ -406,3 +406,21 @@ func TestWrongPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessRequest: the deprecated access.request, still sent by old
+// clients, is answered with access.request-ok and ticket 1, as RabbitMQ
+// does, and the channel stays usable.
+func TestAccessRequest(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 0)
+	r.openChannel(1)
+	const active, write, read = 4, 8, 16
+	r.send(1, method(30, 10, shortStr("/data"), []byte{active | write | read}))
+	ok := r.expectMethod(1, 30, 11)
+	assert.Equal(t, uint16(1), readUint16(ok.payload[4:]), "ticket")
+	r.send(1, method(50, 10, u16(1), shortStr(""), []byte{4 | 8}, u32(0))) // exclusive, auto-delete, ticket 1
+	r.expectMethod(1, 50, 11)
+	r.close()
+}

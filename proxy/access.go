@@ -85,3 +85,24 @@ func (c *conn) checkArgExchange(m amqpwire.Method, kind, name string, args amqpw
 func errDefaultExchange(m amqpwire.Method) error {
 	return errorf(amqpwire.AccessRefused, m, "operation not permitted on the default exchange")
 }
+
+// access.request and access.request-ok (class 30, deprecated by AMQP
+// 0-9-1 and left out of amqpwire's spec): old clients still send the
+// request, and RabbitMQ answers it with ticket 1 and nothing else.
+const (
+	classAccess           = 30
+	methodAccessRequest   = 10
+	methodAccessRequestOk = 11
+)
+
+// accessRequest answers access.request (realm shortstr, one octet of
+// flags) with access.request-ok, ticket 1.
+func (ch *channel) accessRequest(payload []byte) error {
+	args := payload[4:]
+	if len(args) < 1 || len(args) != 1+int(args[0])+1 {
+		return decodeError(&amqpwire.Error{Code: amqpwire.FrameError}, payload)
+	}
+	ok := []byte{0, classAccess, 0, methodAccessRequestOk, 0, 1}
+	ch.c.send(func(dst []byte) []byte { return amqpwire.AppendFrame(dst, amqpwire.FrameMethod, ch.num, ok) })
+	return nil
+}

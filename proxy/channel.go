@@ -198,6 +198,9 @@ func (ch *channel) handleMethod(payload []byte) error {
 	if err := ch.refuseDuringCommit(cls, mth); err != nil {
 		return err
 	}
+	if cls == classAccess && mth == methodAccessRequest {
+		return ch.accessRequest(payload)
+	}
 	if cls == amqpwire.ClassBasic && mth == methodBasicPublish {
 		if err := ch.pub.DecodeArgs(args); err != nil {
 			return decodeError(err, payload)
