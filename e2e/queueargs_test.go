@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -506,4 +507,63 @@ func TestQueueArgsExpiresBasicGet(t *testing.T) {
 		status, _ := api(t, b, "GET", path, nil)
 		return status == http.StatusNotFound
 	}, 5*time.Second, 100*time.Millisecond, "the queue goes x-expires after the last get")
+}
+
+// TestQueueArgsMaxPriorityDeepBacklog: priority order is exact over the
+// whole backlog: one high message published after 20k low ones is
+// delivered first, then the middle ones, then the low ones in order; a
+// requeued high message comes back before them all.
+func TestQueueArgsMaxPriorityDeepBacklog(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "prio-deep", amqp.Table{"x-max-priority": int32(10)})
+	const lows = 20000
+	var msgs []amqp.Publishing
+	var keys []string
+	var want []string
+	for i := range lows {
+		msgs = append(msgs, amqp.Publishing{Body: []byte(fmt.Sprintf("low%d", i))})
+		keys = append(keys, q)
+	}
+	publishConfirmedKeys(t, ch, "", keys, msgs...)
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q}, amqp.Publishing{Body: []byte("mid0"), Priority: 4},
+		amqp.Publishing{Body: []byte("high"), Priority: 10}, amqp.Publishing{Body: []byte("mid1"), Priority: 4},
+		amqp.Publishing{Body: []byte("top"), Priority: 200})
+	want = append(want, "high", "top", "mid0", "mid1")
+	for i := range lows {
+		want = append(want, fmt.Sprintf("low%d", i))
+	}
+	d, ok, err := ch.Get(q, false)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "high", string(d.Body), "the high message is the head of a 20k backlog")
+	require.NoError(t, d.Nack(false, true))
+
+	require.NoError(t, ch.Qos(500, 0, false))
+	got, err := ch.Consume(q, "", false, false, false, false, nil)
+	require.NoError(t, err)
+	var bodies []string
+	for len(bodies) < len(want) {
+		d := receive(t, got)
+		bodies = append(bodies, string(d.Body))
+		if len(bodies) == 1 {
+			assert.True(t, d.Redelivered, "the requeued message")
+		}
+		require.NoError(t, d.Ack(false))
+	}
+	assert.Equal(t, want[:10], bodies[:10])
+	assert.Equal(t, want, bodies)
+}
+
+// TestQueueArgsMaxPriorityDropHead: under x-max-length drop-head a
+// priority queue gives up its head, the highest priority's oldest message,
+// as RabbitMQ 3.10 does.
+func TestQueueArgsMaxPriorityDropHead(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "prio-drop", amqp.Table{"x-max-priority": int32(10), "x-max-length": int32(2)})
+	publishConfirmedKeys(t, ch, "", []string{q, q, q, q}, amqp.Publishing{Body: []byte("a"), Priority: 1},
+		amqp.Publishing{Body: []byte("b"), Priority: 1}, amqp.Publishing{Body: []byte("c"), Priority: 5},
+		amqp.Publishing{Body: []byte("d"), Priority: 2})
+	assert.Equal(t, []string{"a", "b"}, drain(t, ch, q))
 }
