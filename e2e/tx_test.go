@@ -315,3 +315,37 @@ func TestTxCommandDuringCommitIsRefused(t *testing.T) {
 	r.write(frame(1, 0, method(10, 51)))
 	r.expectEOF()
 }
+
+// TestTxPublishRefused: a publish to a missing or an internal exchange
+// fails the channel with RabbitMQ's error and the transaction's other
+// publishes are lost, never half applied.
+func TestTxPublishRefused(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	observer := freshChannel(t, conn)
+	q := declareQueue(t, b, observer, "q", nil)
+	missing := uniqueName(t, "missing")
+	internal := uniqueName(t, "internal")
+	require.NoError(t, observer.ExchangeDeclare(internal, amqp.ExchangeFanout, false, false, true, false, nil))
+	deleteExchangeAtCleanup(b, internal)
+
+	for _, c := range []struct {
+		exchange string
+		code     int
+		text     string
+	}{
+		{missing, amqp.NotFound, "NOT_FOUND - no exchange '" + missing + "' in vhost '/'"},
+		{internal, amqp.AccessRefused, "ACCESS_REFUSED - cannot publish to internal exchange '" + internal + "' in vhost '/'"},
+	} {
+		tx := txChannel(t, conn)
+		closed := tx.NotifyClose(make(chan *amqp.Error, 1))
+		publishTx(t, tx, q, false, "before")
+		require.NoError(t, tx.PublishWithContext(ctx(t), c.exchange, "k", false, false, body("refused")))
+		publishTx(t, tx, q, false, "after")
+		require.Error(t, tx.TxCommit())
+		waitClose(t, closed, c.code, c.text)
+		n, _ := queueState(t, observer, q)
+		assert.Equal(t, 0, n, "part of the failed transaction was applied")
+	}
+}

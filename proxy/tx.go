@@ -145,6 +145,9 @@ func (ch *channel) txCommit() error {
 	clear(tx.pending)
 	ch.tx = nil // publish and settle below act at once
 	defer func() { ch.tx = tx }()
+	if err := ch.checkTxPublishes(ops); err != nil {
+		return err
+	}
 	last, wait, err := ch.applyTx(ops)
 	if err != nil {
 		return err
@@ -170,6 +173,29 @@ func (ch *channel) txCommit() error {
 		c.mu.Unlock()
 		c.signal()
 	})
+	return nil
+}
+
+// checkTxPublishes refuses the transaction before any of it applies when
+// one of its publishes names a missing or internal exchange. RabbitMQ
+// refuses such a publish when it arrives, closing the channel and so
+// dropping the transaction; Warren tells it at commit, with the same
+// error, and applies nothing either.
+func (ch *channel) checkTxPublishes(ops []txOp) error {
+	c := ch.c
+	for i := range ops {
+		pub := &ops[i].pub
+		if ops[i].method != nil || pub.Exchange == "" || pub.Exchange == "amq.default" {
+			continue
+		}
+		x, ok := c.srv.topo.lookupExchange(c.vhost, pub.Exchange)
+		switch {
+		case !ok:
+			return errorf(amqpwire.NotFound, pub, "no exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
+		case x.Internal:
+			return errorf(amqpwire.AccessRefused, pub, "cannot publish to internal exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
+		}
+	}
 	return nil
 }
 
