@@ -242,3 +242,48 @@ func TestCCInTransaction(t *testing.T) {
 	requireOneCopy(t, ch, qa, "", qa, amqp.Table{})
 	requireOneCopy(t, ch, qb, "", qa, amqp.Table{})
 }
+
+// A dead-lettered message is routed again with its routing key and CC
+// keys, which x-death's routing-keys lists; a queue with
+// x-dead-letter-routing-key routes by that key alone and drops CC.
+func TestCCDeadLettered(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	dlx := declareExchange(t, b, ch, "dlx", amqp.ExchangeDirect, nil)
+	x := declareExchange(t, b, ch, "x", amqp.ExchangeDirect, nil)
+	keep := declareQueue(t, b, ch, "keep", amqp.Table{"x-dead-letter-exchange": dlx})
+	withKey := declareQueue(t, b, ch, "withkey", amqp.Table{"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": "a"})
+	require.NoError(t, ch.QueueBind(keep, "a", x, false, nil))
+	require.NoError(t, ch.QueueBind(withKey, "a", x, false, nil))
+	dead := map[string]string{}
+	for _, k := range []string{"a", "b"} {
+		dead[k] = declareQueue(t, b, ch, "dead"+k, nil)
+		require.NoError(t, ch.QueueBind(dead[k], k, dlx, false, nil))
+	}
+	publishConfirmedKeys(t, ch, x, []string{"a"}, amqp.Publishing{
+		Headers: amqp.Table{"CC": []any{"b"}}, Body: []byte("m"),
+	})
+	for _, q := range []string{keep, withKey} {
+		d, ok, err := ch.Get(q, false)
+		require.NoError(t, err)
+		require.True(t, ok, "queue %s", q)
+		require.NoError(t, d.Reject(false))
+	}
+	eventuallyReady(t, ch, dead["a"], 2)
+	eventuallyReady(t, ch, dead["b"], 1)
+	byQueue := map[string]amqp.Table{}
+	for _, d := range getAll(t, ch, dead["a"]) {
+		deaths, _ := d.Headers["x-death"].([]any)
+		require.Len(t, deaths, 1)
+		death, _ := deaths[0].(amqp.Table)
+		assert.Equal(t, []any{"a", "b"}, death["routing-keys"])
+		byQueue[death["queue"].(string)] = d.Headers
+	}
+	assert.Equal(t, []any{"b"}, byQueue[keep]["CC"])
+	require.Contains(t, byQueue, withKey)
+	assert.NotContains(t, byQueue[withKey], "CC")
+	got := getAll(t, ch, dead["b"])
+	require.Len(t, got, 1)
+	assert.Equal(t, "a", got[0].RoutingKey)
+}

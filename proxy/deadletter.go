@@ -93,34 +93,65 @@ func (d *deadLetterer) republish(dl *store.DeadLetter) {
 		return
 	}
 	rk := dl.Message.RoutingKey
-	if k, ok := args["x-dead-letter-routing-key"].(string); ok {
-		rk = []byte(k)
+	dlrk, hasDLRK := args["x-dead-letter-routing-key"].(string)
+	if hasDLRK {
+		rk = []byte(dlrk)
 	}
 	if dl.Reason != store.DeadRejected && cycled(dl.Message.Properties, d.queue) {
 		return // dropped, as RabbitMQ drops a dead-letter cycle without a reject
 	}
-	props, err := deadProperties(dl.Message.Properties, deathOf(d.queue, dl, time.Now()))
+	dth := deathOf(d.queue, dl, time.Now())
+	dth.dropCC = hasDLRK
+	props, err := deadProperties(dl.Message.Properties, dth)
 	if err != nil {
 		d.t.log.Warn("proxy: dead letter properties", "queue", d.queue, "err", err)
 		return
 	}
 	var rt route
-	if perr := d.t.route(d.vhost, dlx, rk, props, &rt); perr != nil || rt.queues == 0 {
+	if !hasDLRK {
+		rt.extra = ccKeys(props) // RabbitMQ also routes the BCC keys, which Warren no longer has
+	}
+	if perr := d.t.route(d.vhost, dlx, rk, props, &rt); perr != nil || (rt.queues == 0 && len(rt.own) == 0) {
 		return
 	}
 	msg := store.Message{
 		Topic: rt.topic, Revision: rt.revision, Priority: dl.Message.Priority, Flags: dl.Message.Flags,
 		Exchange: []byte(dlx), RoutingKey: rk, Properties: props, Body: dl.Message.Body,
 	}
-	if _, err := d.ns.Append(&msg); err != nil && !errors.Is(err, store.ErrOverflow) {
-		d.t.log.Warn("proxy: append dead letter", "queue", d.queue, "exchange", dlx, "err", err)
+	for i := -1; i < len(rt.own); i++ {
+		if i < 0 && rt.queues == 0 {
+			continue
+		}
+		if i >= 0 {
+			msg.Topic = rt.own[i]
+		}
+		if _, err := d.ns.Append(&msg); err != nil && !errors.Is(err, store.ErrOverflow) && !errors.Is(err, store.ErrNoTopic) {
+			d.t.log.Warn("proxy: append dead letter", "queue", d.queue, "exchange", dlx, "err", err)
+		}
 	}
+}
+
+// ccKeys returns the CC routing keys of raw properties.
+func ccKeys(raw []byte) [][]byte {
+	view, err := amqpwire.ViewProperties(raw)
+	if err != nil || view.Headers == nil {
+		return nil
+	}
+	sk, perr := readSenderKeys(view.Headers)
+	if perr != nil {
+		return nil
+	}
+	return sk.keys
 }
 
 // death is one dead-lettering event.
 type death struct {
 	queue, reason, exchange, routingKey string
 	at                                  time.Time
+	// dropCC removes the CC header from the copy (a queue with
+	// x-dead-letter-routing-key, as RabbitMQ).
+	dropCC bool
+	keys   []any // routing-keys: routingKey and the CC keys
 }
 
 func deathOf(queue string, dl *store.DeadLetter, now time.Time) death {
@@ -137,6 +168,17 @@ func deadProperties(raw []byte, dth death) ([]byte, error) {
 	}
 	if p.Headers == nil {
 		p.Headers = amqpwire.Table{}
+	}
+	dth.keys = []any{dth.routingKey}
+	if cc, ok := p.Headers[headerCC].([]any); ok {
+		for _, v := range cc {
+			if k, ok := v.(string); ok {
+				dth.keys = append(dth.keys, k)
+			}
+		}
+	}
+	if dth.dropCC {
+		delete(p.Headers, headerCC)
 	}
 	addDeath(p.Headers, dth, p.Expiration)
 	p.Expiration = ""
@@ -158,6 +200,9 @@ func addDeath(h amqpwire.Table, dth death, expiration string) {
 		}
 		deaths = append(deaths, v)
 	}
+	if dth.keys == nil {
+		dth.keys = []any{dth.routingKey}
+	}
 	if found != nil {
 		n, _ := intArg(found["count"])
 		found["count"] = n + 1
@@ -165,7 +210,7 @@ func addDeath(h amqpwire.Table, dth death, expiration string) {
 		found = amqpwire.Table{
 			"count": int64(1), "reason": dth.reason, "queue": dth.queue,
 			"time": dth.at.Truncate(time.Second).UTC(), "exchange": dth.exchange,
-			"routing-keys": []any{dth.routingKey},
+			"routing-keys": dth.keys,
 		}
 		if expiration != "" {
 			found["original-expiration"] = expiration
