@@ -38,6 +38,9 @@ package store
 // prioState is a priority group's per-level state.
 type prioState struct {
 	levels []prioLevel // by level, 0..maxPrio
+	// restored: the requeued set was rebuilt at open, before the group's
+	// TTL was known; the first EnsureGroup fixes its deadlines.
+	restored bool
 }
 
 // prioLevel is one level's sub-cursor and counters.
@@ -131,6 +134,10 @@ func (g *group) readTo() Position {
 // restored from a state log written before priority checkpoints existed)
 // counts its backlog by level once.
 func (n *namespace) setPrioLocked(g *group, maxPrio uint8) error {
+	if g.prio != nil && g.prio.restored {
+		g.prio.restored = false
+		return n.redeadlineLocked(g)
+	}
 	if maxPrio == 0 || g.prio != nil {
 		return nil
 	}

@@ -128,6 +128,23 @@ func (n *namespace) restorePrioLocked(g *group, rg *recGroup, end Position) erro
 	}
 	g.owed, g.owedBytes = g.stats.Ready, g.stats.ReadyBytes
 	g.cursor = max(g.cursor, g.prio.low(end))
+	g.prio.restored = len(g.requeue) > 0
+	return nil
+}
+
+// redeadlineLocked fixes the deadlines of the requeued messages restored
+// at open, now that the group's TTL is configured.
+func (n *namespace) redeadlineLocked(g *group) error {
+	for _, it := range g.requeue {
+		in := g.pending[it.pos]
+		e, err := n.entryAtLocked(g, in.pos)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			in.expires = g.ttl.deadline(e)
+		}
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ func runDurable(t *testing.T, f Factory) {
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, f) })
 	t.Run("ReopenPurgeAndDrops", func(t *testing.T) { testReopenPurgeAndDrops(t, f) })
 	t.Run("ReopenPriority", func(t *testing.T) { testReopenPriority(t, f) })
+	t.Run("ReopenPriorityTTL", func(t *testing.T) { testReopenPriorityTTL(t, f) })
 }
 
 func testReopen(t *testing.T, f Factory) {
@@ -167,4 +168,29 @@ func lowsFrom(i, j int) []string {
 		out = append(out, fmt.Sprintf("low%d", i))
 	}
 	return out
+}
+
+// testReopenPriorityTTL: a message unacked at a restart of a priority group
+// keeps the group's message TTL.
+func testReopenPriorityTTL(t *testing.T, f Factory) {
+	s := f.Open(t)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	cfg, told := deadConfig(300 * time.Millisecond)
+	cfg.MaxPriority = 3
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, prioMsg("a", 2))
+	ds, err := ns.Pop(1, 1, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	_, err = ns.Purge(1) // a checkpoint with "a" pending
+	require.NoError(t, err)
+	s = f.Reopen(t, s)
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), stats(t, ns, 1).Ready)
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	waitTold(t, told)
+	require.Equal(t, []string{"a"}, deadBodies(t, ns, 1, store.DeadExpired))
+	require.NoError(t, s.Close())
 }
