@@ -146,3 +146,42 @@ func TestPriorityDeepBacklog(t *testing.T) {
 	require.Len(t, got2, 3)
 	require.Equal(t, "p10-100000", got2[0], "the group restored plain orders its backlog once a priority group")
 }
+
+// BenchmarkPopAckPriority is BenchmarkPopAck on a priority group whose
+// backlog mixes ten priorities: each level's sub-cursor passes over the
+// entries of the others.
+func BenchmarkPopAckPriority(b *testing.B) {
+	for _, levels := range []int{2, 10} {
+		b.Run(fmt.Sprintf("levels=%d", levels), func(b *testing.B) {
+			s := store.NewMemory()
+			b.Cleanup(func() { _ = s.Close() })
+			ns, err := s.Namespace("/")
+			require.NoError(b, err)
+			require.NoError(b, ns.EnsureGroup(1, store.GroupConfig{Bindings: []store.Binding{storetest.All(1, 1)}, Revision: 1, MaxPriority: 9}))
+			m := storetest.Msg(1, 1, "k", string(make([]byte, 1024)))
+			for i := range b.N {
+				m.Priority = uint8(i % levels)
+				m.Timestamp = 0
+				_, err := ns.Append(m)
+				require.NoError(b, err)
+			}
+			b.SetBytes(1024)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for got := 0; got < b.N; {
+				ds, err := ns.Pop(1, 1, 64, time.Minute)
+				if err != nil || len(ds) == 0 {
+					b.Fatal(err, len(ds))
+				}
+				rs := make([]store.Receipt, len(ds))
+				for i, d := range ds {
+					rs[i] = d.Receipt
+				}
+				if err := ns.Ack(1, rs...); err != nil {
+					b.Fatal(err)
+				}
+				got += len(ds)
+			}
+		})
+	}
+}

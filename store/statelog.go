@@ -21,6 +21,7 @@ const (
 	stDropTopic  byte = 6
 	stIndex      byte = 7 // index files complete below a position
 	stSnapEnd    byte = 8 // the snapshot at the head of a generation is complete
+	// 9 is stPrioCheckpoint, a priority group's checkpoint (priostate.go).
 )
 
 // maxStateGen is the size past which the state log is rewritten as a new
