@@ -349,3 +349,43 @@ func TestTxPublishRefused(t *testing.T) {
 		assert.Equal(t, 0, n, "part of the failed transaction was applied")
 	}
 }
+
+// TestTxRecoverKeepsPendingAcks: basic.recover requeues the channel's
+// unacked deliveries but not those a pending ack holds; the commit then
+// acks them.
+func TestTxRecoverKeepsPendingAcks(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	observer := freshChannel(t, conn)
+	q := declareQueue(t, b, observer, "q", nil)
+	publishConfirmedKeys(t, observer, "", []string{q, q}, body("acked"), body("recovered"))
+
+	tx := txChannel(t, conn)
+	acked := getBody(t, tx, q, false)
+	getBody(t, tx, q, false)
+	require.NoError(t, acked.Ack(false))
+	require.NoError(t, tx.Recover(true))
+	eventuallyReady(t, observer, q, 1)
+	require.NoError(t, tx.TxCommit())
+	got := getBody(t, observer, q, true)
+	assert.Equal(t, "recovered", string(got.Body))
+	assert.True(t, got.Redelivered)
+	n, _ := queueState(t, observer, q)
+	assert.Equal(t, 0, n, "the committed ack did not remove its message")
+}
+
+// TestTxRejectedPublish: a publish a full reject-publish queue refuses
+// fails the commit with RabbitMQ's 406; what the queue took stays.
+func TestTxRejectedPublish(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	observer := freshChannel(t, conn)
+	q := declareQueue(t, b, observer, "q", amqp.Table{"x-max-length": 1, "x-overflow": "reject-publish"})
+
+	tx := txChannel(t, conn)
+	publishTx(t, tx, q, false, "taken", "refused")
+	requireAMQPError(t, tx.TxCommit(), amqp.PreconditionFailed, "PRECONDITION_FAILED - partial tx completion")
+	assert.Equal(t, []string{"taken"}, drain(t, observer, q))
+}

@@ -296,12 +296,12 @@ func (ch *channel) dispatchBasic(m amqpwire.Method) error {
 		if !m.Requeue {
 			return errorf(amqpwire.NotImplemented, m, "requeue=false")
 		}
-		return ch.basicRecover(m, true)
+		return ch.recoverOutsideTx(m, true)
 	case *amqpwire.BasicRecoverAsync:
 		if !m.Requeue {
 			return errorf(amqpwire.NotImplemented, m, "requeue=false")
 		}
-		return ch.basicRecover(m, false)
+		return ch.recoverOutsideTx(m, false)
 	}
 	return errorf(amqpwire.CommandInvalid, m, "%s is not a client method", m.Name())
 }

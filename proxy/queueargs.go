@@ -44,8 +44,10 @@ func (t *topology) groupArgs(vs *vhostState, qs *queueState, cfg *store.GroupCon
 // overflowed finishes a publish that a queue at its length limit refused
 // under reject-publish: in confirm mode the publisher gets basic.nack (as
 // RabbitMQ, even when other queues took the message); otherwise it is
-// dropped silently for that queue.
+// dropped silently for that queue, and a commit being applied fails
+// (txRefused).
 func (ch *channel) overflowed(pos store.Position, seq uint64, wait bool) (store.Position, bool, error) {
+	ch.txRefused()
 	if seq != 0 {
 		ch.settleConfirm(seq, false)
 		return pos, false, nil

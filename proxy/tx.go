@@ -23,6 +23,9 @@ type txState struct {
 	// so that no reply overtakes commit-ok. The flusher clears it when it
 	// queues commit-ok.
 	committing atomic.Bool
+	// partial is set when a queue refused a publish of the commit being
+	// applied (x-overflow reject-publish): RabbitMQ then fails the commit.
+	partial bool
 }
 
 type txOp struct {
@@ -143,14 +146,16 @@ func (ch *channel) txCommit() error {
 	ops := tx.ops
 	tx.ops = nil
 	clear(tx.pending)
-	ch.tx = nil // publish and settle below act at once
-	defer func() { ch.tx = tx }()
 	if err := ch.checkTxPublishes(ops); err != nil {
 		return err
 	}
-	last, wait, err := ch.applyTx(ops)
+	tx.partial = false
+	last, wait, err := ch.applyTx(ops) // publish and settle act at once
 	if err != nil {
 		return err
+	}
+	if tx.partial {
+		return errorf(amqpwire.PreconditionFailed, &amqpwire.TxCommit{}, "partial tx completion")
 	}
 	if !wait {
 		ch.c.sendMethod(ch.num, &amqpwire.TxCommitOk{})
@@ -227,6 +232,44 @@ func (ch *channel) applyTx(ops []txOp) (store.Position, bool, error) {
 		}
 	}
 	return last, wait, nil
+}
+
+// txRefused records, while a commit is applied, that a queue refused one
+// of its publishes.
+func (ch *channel) txRefused() {
+	if ch.tx != nil {
+		ch.tx.partial = true
+	}
+}
+
+// recoverOutsideTx is basic.recover (requeue=true) on a channel whose
+// transaction holds acks: as RabbitMQ, the deliveries a pending ack,
+// nack or reject holds stay the channel's for the commit.
+func (ch *channel) recoverOutsideTx(m amqpwire.Method, reply bool) error {
+	if ch.tx == nil || len(ch.tx.pending) == 0 {
+		return ch.basicRecover(m, reply)
+	}
+	c := ch.c
+	var tags []uint64
+	c.mu.Lock()
+	for i := range ch.unacked.items {
+		u := &ch.unacked.items[i]
+		if _, held := ch.tx.pending[u.tag]; !u.done && !held {
+			tags = append(tags, u.tag)
+		}
+	}
+	c.mu.Unlock()
+	for _, tag := range tags {
+		if err := ch.settle(m, tag, false, settleRequeue); err != nil {
+			return err
+		}
+	}
+	if reply {
+		c.sendMethod(ch.num, &amqpwire.BasicRecoverOk{})
+	} else {
+		c.signal()
+	}
+	return nil
 }
 
 // settleHeld settles the deliveries of a committed ack, nack or reject
