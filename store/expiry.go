@@ -240,7 +240,11 @@ func (n *namespace) saveDoneLocked(g *group, done []*inflight) error {
 	if err := n.be.saveCheckpoint(g); err != nil {
 		return err
 	}
-	// A consumer that only acks still needs the state log compacted.
+	// A consumer that only acks still needs the state log compacted, and
+	// the log trimmed (trimConsumedLocked).
+	if err := n.trimConsumedLocked(); err != nil {
+		n.log.Error("store: retention failed", "namespace", n.name, "err", err)
+	}
 	return n.be.compact(n, false)
 }
 

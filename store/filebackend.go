@@ -142,10 +142,16 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 }
 
 // trim deletes the segments no group needs, subject to the retention age
-// and size, never the last one.
+// and size, never the last one, and releases the cached pages just below
+// floor (pagecache.go).
 func (l *fileLog) trim(floor Position, _ map[TopicID]*topicIndex) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.deleteSegmentsLocked(floor)
+	l.dropCachedLocked(floor)
+}
+
+func (l *fileLog) deleteSegmentsLocked(floor Position) {
 	now := l.opts.Now()
 	total := int64(l.mu.end - l.mu.head)
 	for len(l.mu.segs) > 1 {

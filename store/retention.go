@@ -80,6 +80,20 @@ func (n *namespace) retainLocked() error {
 	return n.resetIndexesLocked()
 }
 
+// trimConsumedLocked is retention driven by consumption, run at a durable
+// group's checkpoints: a backlog drained while nobody publishes would
+// otherwise keep every consumed segment, on disk and in the page cache,
+// until the next append's housekeeping (a 20M backlog is 22 GiB). Index
+// files are left to that housekeeping, which also shifts cursors.
+func (n *namespace) trimConsumedLocked() error {
+	floor, err := n.floorLocked()
+	if err != nil {
+		return err
+	}
+	n.be.trim(floor, n.mu.topics)
+	return nil
+}
+
 // forgetDroppedLocked forgets the dropped topics none of whose records
 // are left in the log (topic ids are never reused), so that deleted
 // queues, which RPC reply queues churn through, cost nothing for ever.
