@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -206,6 +208,12 @@ func TestPermissionsOnDeclareAndDelete(t *testing.T) {
 		{"exchange.delete allowed", func(_ *testing.T, ch *amqp.Channel) error {
 			return ch.ExchangeDelete("mine-new-x", false, false)
 		}, ""},
+		{"queue.declare dead-letter to the default exchange",
+			declareQ("mine-dl3-q", amqp.Table{"x-dead-letter-exchange": ""}), refused("exchange", "amq.default", v, u)},
+		{"exchange.declare amq.*", declareX("amq.mine", nil), refused("exchange", "amq.mine", v, u)},
+		{"exchange.delete amq.*", func(_ *testing.T, ch *amqp.Channel) error {
+			return ch.ExchangeDelete("amq.direct", false, false)
+		}, "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '" + v + "' not allowed"},
 	})
 }
 
@@ -423,4 +431,58 @@ func TestAccessRequest(t *testing.T) {
 	r.send(1, method(50, 10, u16(1), shortStr(""), []byte{4 | 8}, u32(0))) // exclusive, auto-delete, ticket 1
 	r.expectMethod(1, 50, 11)
 	r.close()
+}
+
+// apiAs calls the admin API with user's credentials.
+func apiAs(t *testing.T, b *broker, user, method, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, b.HTTP+path, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(user, userPassword)
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// TestPermissionAdminAPITags: the admin API takes users by their tags, as
+// RabbitMQ's management plugin does, and shows a management user only the
+// vhosts it has a permission on.
+func TestPermissionAdminAPITags(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	vhost, _ := dialNewVhost(t, b)
+	plain := createUser(t, b)
+	status, out := apiAs(t, b, plain, http.MethodGet, "/api/whoami")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.JSONEq(t, `{"error":"not_authorised","reason":"Not management user"}`, string(out))
+
+	manager := createUser(t, b)
+	status, out = api(t, b, http.MethodPut, "/api/users/"+url.PathEscape(manager),
+		map[string]any{"password": userPassword, "tags": "management"})
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	status, out = apiAs(t, b, manager, http.MethodGet, "/api/whoami")
+	assert.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"name":"`+manager+`","tags":["management"]}`, string(out))
+	status, out = apiAs(t, b, manager, http.MethodGet, "/api/users")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.JSONEq(t, `{"error":"not_authorised","reason":"Not administrator user"}`, string(out))
+
+	vhostNames := func() []string {
+		status, out := apiAs(t, b, manager, http.MethodGet, "/api/vhosts")
+		require.Equal(t, http.StatusOK, status, "%s", out)
+		var vs []struct{ Name string }
+		require.NoError(t, json.Unmarshal(out, &vs))
+		names := []string{}
+		for _, v := range vs {
+			names = append(names, v.Name)
+		}
+		return names
+	}
+	assert.Empty(t, vhostNames(), "vhosts listed without a permission")
+	grant(t, b, vhost, manager, "", "", "")
+	assert.Equal(t, []string{vhost}, vhostNames())
 }
