@@ -486,3 +486,30 @@ func TestPermissionAdminAPITags(t *testing.T) {
 	grant(t, b, vhost, manager, "", "", "")
 	assert.Equal(t, []string{vhost}, vhostNames())
 }
+
+// TestPermissionChangeReachesLiveConnections: a permission changed through
+// the admin API applies to the next channel of an open connection within
+// a second. (RabbitMQ caches a channel's successful checks, so only new
+// channels are asserted.)
+func TestPermissionChangeReachesLiveConnections(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	vhost, _ := dialNewVhost(t, b)
+	user := createUser(t, b)
+	grant(t, b, vhost, user, ".*", ".*", ".*")
+	conn := dialAs(t, b, user, vhost)
+	_, err := freshChannel(t, conn).QueueDeclare("q1", false, false, false, false, nil)
+	require.NoError(t, err)
+
+	grant(t, b, vhost, user, "^$", ".*", ".*")
+	start := time.Now()
+	for {
+		_, err = freshChannel(t, conn).QueueDeclare("q2", false, false, false, false, nil)
+		if err != nil {
+			requireAMQPError(t, err, amqp.AccessRefused, refused("queue", "q2", vhost, user))
+			break
+		}
+		require.Less(t, time.Since(start), within, "configure still granted a second after it was revoked")
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -389,3 +389,36 @@ func TestTxRejectedPublish(t *testing.T) {
 	requireAMQPError(t, tx.TxCommit(), amqp.PreconditionFailed, "PRECONDITION_FAILED - partial tx completion")
 	assert.Equal(t, []string{"taken"}, drain(t, observer, q))
 }
+
+// TestTxAckEverything: basic.ack with tag 0 and multiple acks every
+// outstanding delivery at commit; rolled back, they all stay unacked, and
+// a closed channel's uncommitted publishes are dropped.
+func TestTxAckEverything(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	observer := freshChannel(t, conn)
+	q := declareQueue(t, b, observer, "q", nil)
+	publishConfirmedKeys(t, observer, "", []string{q, q, q}, body("1"), body("2"), body("3"))
+
+	tx := txChannel(t, conn)
+	for range 3 {
+		getBody(t, tx, q, false)
+	}
+	require.NoError(t, tx.Ack(0, true))
+	require.NoError(t, tx.TxRollback())
+	require.NoError(t, tx.Ack(0, true))
+	publishTx(t, tx, q, false, "uncommitted")
+	require.NoError(t, tx.Close())
+	eventuallyReady(t, observer, q, 3)
+
+	tx = txChannel(t, conn)
+	for range 3 {
+		getBody(t, tx, q, false)
+	}
+	require.NoError(t, tx.Ack(0, true))
+	require.NoError(t, tx.TxCommit())
+	require.NoError(t, tx.Close())
+	n, _ := queueState(t, observer, q)
+	assert.Equal(t, 0, n)
+}
