@@ -513,3 +513,19 @@ func TestPermissionChangeReachesLiveConnections(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestUpdateSecret: connection.update-secret is answered with
+// update-secret-ok, whatever the secret, as RabbitMQ's internal users
+// have it, and the connection goes on.
+func TestUpdateSecret(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	r := dialRaw(t, b)
+	r.handshake(0, 0, 0)
+	r.send(0, method(10, 70, longStr("a-new-secret"), shortStr("rotation")))
+	r.expectMethod(0, 10, 71)
+	r.openChannel(1)
+	r.send(1, method(50, 10, u16(0), shortStr(""), []byte{4 | 8}, u32(0))) // exclusive, auto-delete
+	r.expectMethod(1, 50, 11)
+	r.close()
+}

@@ -293,7 +293,11 @@ func (c *conn) handleConnMethod(payload []byte) error {
 	case *amqpwire.ConnectionBlocked, *amqpwire.ConnectionUnblocked:
 		return nil
 	case *amqpwire.ConnectionUpdateSecret:
-		return errorf(amqpwire.NotImplemented, m, "connection.update-secret is not implemented")
+		// Warren's users are all internal ones, whose secret RabbitMQ's
+		// internal backend takes without a check (the password was
+		// checked at login): update-secret-ok, nothing changes.
+		c.sendMethod(0, &amqpwire.ConnectionUpdateSecretOk{})
+		return nil
 	}
 	return errorf(amqpwire.ChannelError, m, "unexpected method in connection state running")
 }

@@ -67,13 +67,13 @@
 // requesting channel's owner id, and a reply published to it is handed to
 // that channel.
 //
-// # Not built yet
+// # Not built
 //
 // What RabbitMQ 3.10 itself refuses is refused the same way: channel.flow
 // active=false, basic.recover requeue=false, publish immediate=true and
-// basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED;
-// connection.update-secret answers 540 too. connection.blocked on store
-// alarms is not built (the store has no alarm to follow yet).
+// basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED.
+// connection.update-secret gets update-secret-ok and changes nothing, as
+// RabbitMQ has it for its internal users.
 //
 // # Errors
 //
