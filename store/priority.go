@@ -156,6 +156,9 @@ func (n *namespace) setPrioLocked(g *group, maxPrio uint8) error {
 		return err
 	}
 	g.prio.add(c.lv)
+	if g.durable {
+		return n.be.saveCheckpoint(g) // the next restart need not count again
+	}
 	return nil
 }
 

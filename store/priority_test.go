@@ -74,7 +74,7 @@ func TestPriorityDeepBacklog(t *testing.T) {
 	plain := store.GroupConfig{Durable: true, Bindings: []store.Binding{storetest.All(1, 1)}, Revision: 1}
 	require.NoError(t, ns.EnsureGroup(1, cfg))
 	require.NoError(t, ns.EnsureGroup(2, plain))
-	var ready []prioRef
+	var ready, all []prioRef
 	seq := 0
 	put := func(p uint8) {
 		body := fmt.Sprintf("p%d-%d", p, seq)
@@ -83,6 +83,7 @@ func TestPriorityDeepBacklog(t *testing.T) {
 		_, err := ns.Append(m)
 		require.NoError(t, err)
 		ready = append(ready, prioRef{min(p, 10), seq, body})
+		all = append(all, ready[len(ready)-1])
 		seq++
 	}
 	for range 100000 {
@@ -124,7 +125,6 @@ func TestPriorityDeepBacklog(t *testing.T) {
 
 	s, err = store.Open(opts)
 	require.NoError(t, err)
-	defer s.Close()
 	ns, err = s.Namespace("/")
 	require.NoError(t, err)
 	st, err := ns.Stats(1)
@@ -142,9 +142,22 @@ func TestPriorityDeepBacklog(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.GroupStats{}, st)
 
+	want2 := prioWant(all)
 	got2, _ := prioPop(t, ns, 2, 3, true)
-	require.Len(t, got2, 3)
-	require.Equal(t, "p10-100000", got2[0], "the group restored plain orders its backlog once a priority group")
+	require.Equal(t, want2[:3], got2, "the group restored plain orders its backlog once a priority group")
+	require.NoError(t, s.Close())
+
+	s, err = store.Open(opts)
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err = s.Namespace("/")
+	require.NoError(t, err)
+	st2, err = ns.Stats(2)
+	require.NoError(t, err)
+	require.Equal(t, uint64(seq-3), st2.Ready, "restored as a priority group with exact counts")
+	require.NoError(t, ns.EnsureGroup(2, cfg))
+	got2, _ = prioPop(t, ns, 2, seq, true)
+	require.Equal(t, want2[3:], got2)
 }
 
 // BenchmarkPopAckPriority is BenchmarkPopAck on a priority group whose
