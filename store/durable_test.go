@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/warren-mq/warren/store"
+	"github.com/warren-mq/warren/store/storetest"
 )
 
 // popBodies pops and acks everything group g has and returns the bodies.
@@ -67,6 +69,63 @@ func TestRejectedStaysRejectedAfterCrash(t *testing.T) {
 			ns2, err := s2.Namespace("/")
 			require.NoError(t, err)
 			require.Equal(t, []string{"taken"}, popBodies(t, ns2, 1))
+		})
+	}
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestIdleGroupsHoldNoReadBuffers: 10k groups, each on a topic of its own,
+// that consumed their topic and wait idle at its tail keep no cursor read
+// buffer (a 32 KiB one per group was 320 MiB).
+func TestIdleGroupsHoldNoReadBuffers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		groups int
+		open   func(t *testing.T) store.Store
+	}{
+		{"memory", 10_000, func(*testing.T) store.Store { return store.NewMemory() }},
+		{"file", 2_000, func(t *testing.T) store.Store {
+			s, err := store.Open(fileOptions(t.TempDir()))
+			require.NoError(t, err)
+			return s
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			groups := tc.groups
+			s := tc.open(t)
+			defer s.Close()
+			ns, err := s.Namespace("/")
+			require.NoError(t, err)
+			before := heapInUse()
+			for i := range groups {
+				topic := store.TopicID(i + 1)
+				require.NoError(t, ns.EnsureGroup(store.GroupID(i+1), store.GroupConfig{Revision: 1,
+					Bindings: []store.Binding{storetest.All(topic, 1)}}))
+				_, err := ns.Append(&store.Message{Topic: topic, Revision: 1, Body: []byte("x")})
+				require.NoError(t, err)
+			}
+			for i := range groups {
+				ds, err := ns.Pop(store.GroupID(i+1), 1, 10, time.Minute)
+				require.NoError(t, err)
+				require.Len(t, ds, 1)
+				require.NoError(t, ns.Ack(store.GroupID(i+1), ds[0].Receipt))
+				ds, err = ns.Pop(store.GroupID(i+1), 1, 10, time.Minute)
+				require.NoError(t, err)
+				require.Empty(t, ds)
+			}
+			after := heapInUse()
+			grown := int64(after) - int64(before)
+			t.Logf("%d idle groups: heap grew %d KiB (%d bytes per group)", groups, grown>>10, grown/int64(groups))
+			// A group, its topic index and their maps take about 2 KiB.
+			require.Less(t, grown, int64(groups)*4096, "an idle group costs more than 4 KiB")
 		})
 	}
 }

@@ -71,6 +71,7 @@ type namespace struct {
 		// fire holds dead-letter callbacks to run once the lock is
 		// released (unlockFire).
 		fire []func()
+		pool entryPool // cursor read buffers, lent to the topic cursors
 	}
 }
 
@@ -110,6 +111,7 @@ func (n *namespace) indexLocked(t TopicID) (*topicIndex, error) {
 	if err != nil {
 		return nil, err
 	}
+	x.pool = &n.mu.pool
 	n.mu.topics[t] = x
 	return x, nil
 }

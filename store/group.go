@@ -449,13 +449,15 @@ func (c *topicCursor) head() (*entry, error) {
 		return &c.buf[i], nil
 	}
 	if c.ord >= c.x.count() {
+		// Caught up: an idle cursor holds no buffer (bufpool.go).
+		c.x.pool.put(c.buf)
+		c.buf = nil
 		return nil, nil
 	}
-	if cap(c.buf) == 0 {
-		c.buf = make([]entry, 512)
-	}
-	k, err := c.x.read(c.ord, c.buf[:cap(c.buf)])
+	c.buf = c.x.pool.refill(c.buf)
+	k, err := c.x.read(c.ord, c.buf)
 	if err != nil {
+		c.buf = c.buf[:0]
 		return nil, err
 	}
 	c.buf, c.bufAt = c.buf[:k], c.ord

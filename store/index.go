@@ -28,6 +28,7 @@ type topicIndex struct {
 	base  int64 // ordinal of mem[0]
 	first int64 // lowest ordinal still readable
 	mem   []entry
+	pool  *entryPool // lends cursor buffers (bufpool.go)
 }
 
 func (x *topicIndex) count() int64 { return x.base + int64(len(x.mem)) }

@@ -167,7 +167,7 @@ func (n *namespace) rebuildIndexes(l *fileLog, rs *recState) error {
 		if err != nil {
 			return errors.Join(err, fi.close())
 		}
-		n.mu.topics[t] = &topicIndex{topic: t, file: fi, base: fi.n}
+		n.mu.topics[t] = &topicIndex{topic: t, file: fi, base: fi.n, pool: &n.mu.pool}
 		if ok {
 			last[t] = p
 		}
