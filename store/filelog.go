@@ -24,6 +24,7 @@ type fileLog struct {
 	logDir string
 	idxDir string
 	fds    *fdCache // open index files; guarded by namespace.mu
+	ra     readAhead
 	// stateMax is the state-log size past which it is compacted
 	// (maxStateGen; tests lower it).
 	stateMax int64
@@ -165,6 +166,9 @@ func (l *fileLog) segmentLocked(pos Position) *segment {
 // reached the OS yet, else with pread into dst, one per segment crossed.
 func (l *fileLog) read(pos Position, size uint32, dst []byte) ([]byte, error) {
 	dst = grow(dst, int(size))
+	if l.readAhead(pos, dst) {
+		return dst, nil
+	}
 	for b := dst; len(b) > 0; {
 		n, err := l.readSome(pos, b)
 		if err != nil {
