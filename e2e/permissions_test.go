@@ -529,3 +529,27 @@ func TestUpdateSecret(t *testing.T) {
 	r.expectMethod(1, 50, 11)
 	r.close()
 }
+
+// TestPermissionVhostCreatorGranted: the admin API grants the user who
+// creates a vhost full permissions on it, as RabbitMQ's management plugin
+// does, so that it can connect at once.
+func TestPermissionVhostCreatorGranted(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	vhost := uniqueName(t, "vhost")
+	status, out := api(t, b, http.MethodPut, "/api/vhosts/"+url.PathEscape(vhost), map[string]any{})
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	t.Cleanup(func() { api(t, b, http.MethodDelete, "/api/vhosts/"+url.PathEscape(vhost), nil) })
+
+	status, out = api(t, b, http.MethodGet, "/api/vhosts/"+url.PathEscape(vhost)+"/permissions", nil)
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	assert.JSONEq(t, `[{"vhost":"`+vhost+`","user":"guest","configure":".*","write":".*","read":".*"}]`, string(out))
+
+	// An update of the vhost leaves permissions alone.
+	grant(t, b, vhost, "guest", "^$", ".*", ".*")
+	status, out = api(t, b, http.MethodPut, "/api/vhosts/"+url.PathEscape(vhost), map[string]any{"description": "d"})
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	status, out = api(t, b, http.MethodGet, "/api/permissions/"+url.PathEscape(vhost)+"/guest", nil)
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	assert.JSONEq(t, `{"vhost":"`+vhost+`","user":"guest","configure":"^$","write":".*","read":".*"}`, string(out))
+}

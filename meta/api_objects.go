@@ -99,6 +99,14 @@ func (a *api) putVhost(rq *request) error {
 	if _, err := a.svc.PutVhost(rq.r.Context(), Vhost{Name: name, Description: body.Description, Tags: body.Tags}); err != nil {
 		return err
 	}
+	if isNew {
+		// As RabbitMQ's management plugin: the user who creates a vhost
+		// gets full permissions on it.
+		p := Permission{User: rq.user.Name, Vhost: name, Configure: ".*", Write: ".*", Read: ".*"}
+		if _, err := a.svc.PutPermission(rq.r.Context(), p); err != nil {
+			return err
+		}
+	}
 	return rq.created(isNew)
 }
 
