@@ -308,7 +308,7 @@ func (c *topicCursor) headOfLevel(g *group, l uint8) (*entry, error) {
 // pickPrioLocked is pickLocked for a priority group: up to max messages,
 // each the group's head at the time.
 func (n *namespace) pickPrioLocked(g *group, max int, now int64) ([]pick, error) {
-	var picked []pick
+	picked := make([]pick, 0, min(uint64(max), g.stats.Ready))
 	for len(picked) < max {
 		ok, err := n.prioHeadLocked(g)
 		if err != nil || !ok {
