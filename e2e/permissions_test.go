@@ -470,6 +470,9 @@ func TestPermissionAdminAPITags(t *testing.T) {
 	status, out = apiAs(t, b, manager, http.MethodGet, "/api/users")
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.JSONEq(t, `{"error":"not_authorised","reason":"Not administrator user"}`, string(out))
+	status, out = apiAs(t, b, manager, http.MethodDelete, "/api/policies/"+url.PathEscape(vhost)+"/p")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.JSONEq(t, `{"error":"not_authorised","reason":"User not authorised to access object"}`, string(out))
 
 	vhostNames := func() []string {
 		status, out := apiAs(t, b, manager, http.MethodGet, "/api/vhosts")

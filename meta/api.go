@@ -138,8 +138,8 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, level int, withState
 	case level == levelMonitoring:
 		writeError(w, http.StatusUnauthorized, "not_authorised", "Not monitor user")
 		return
-	default: // policymaker: RabbitMQ answers 405 with no body
-		w.WriteHeader(http.StatusMethodNotAllowed)
+	default: // policymaker
+		writeError(w, http.StatusUnauthorized, "not_authorised", "User not authorised to access object")
 		return
 	}
 	var snap *Snapshot
