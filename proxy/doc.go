@@ -60,9 +60,12 @@
 // Permissions (configure, write, read regular expressions per user and
 // vhost) come from the same change feed, compiled once by
 // meta.CompilePermission, and are checked where RabbitMQ checks them, with
-// its texts. tx.select keeps a channel's publishes and acks until
-// tx.commit, whose commit-ok is sent from the store's flusher once the
-// persistent messages are durable. Direct reply-to never touches the store:
+// its texts, before the object is looked up. tx.select keeps a channel's
+// publishes and acks until tx.commit (an ack reserves its deliveries at
+// once, as RabbitMQ); commit-ok is sent from the store's flusher once the
+// persistent messages are durable, and any other method of the channel
+// arriving meanwhile is refused with 504 as RabbitMQ refuses it, so that
+// no reply overtakes commit-ok. Direct reply-to never touches the store:
 // the reply_to "amq.rabbitmq.reply-to" is rewritten to a name carrying the
 // requesting channel's owner id, and a reply published to it is handed to
 // that channel.
