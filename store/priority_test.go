@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,4 +237,42 @@ func BenchmarkPopAckPriority(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPriorityRetention: while the high levels of a priority group are
+// consumed far ahead of its low level, retention deletes the segments
+// below the lowest busy level's sub-cursor and nothing the group still
+// needs: every message is delivered intact and in order.
+func TestPriorityRetention(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixMilli())
+	dir := t.TempDir()
+	opts := store.Options{Dir: dir, SegmentSize: 64 << 10, Flush: store.Async, CompileFilter: storetest.Compile,
+		Now: func() time.Time { return time.UnixMilli(clock.Load()) }}
+	s, err := store.Open(opts)
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Durable: true, Bindings: []store.Binding{storetest.All(1, 1)}, Revision: 1, MaxPriority: 3}))
+	pp := &prioPut{t: t, ns: ns}
+	var got []string
+	for i := range 40000 {
+		pp.put(uint8(i % 4))
+		if i%1000 == 999 {
+			clock.Add(2000) // past the retention grace after a few rounds
+			g, _ := prioPop(t, ns, 1, 300, true)
+			got = append(got, g...)
+		}
+	}
+	segs, err := os.ReadDir(filepath.Join(dir, "ns-2f", "log"))
+	require.NoError(t, err)
+	require.Less(t, len(segs), 40000*150/(64<<10), "no segment was deleted")
+	// The level-0 records from the start are still there.
+	g, _ := prioPop(t, ns, 1, 40000, true)
+	got = append(got, g...)
+	require.Equal(t, 40000, len(got), "messages lost")
+	// The rounds took level 3 and some of level 2; level 0 comes last.
+	want := prioWant(pp.ready)
+	require.Equal(t, want[len(want)-10000:], got[len(got)-10000:], "the level-0 backlog in order")
 }
