@@ -203,3 +203,18 @@ func testPriorityPurge(t *testing.T, ns store.Namespace) {
 	require.Equal(t, []string{"e", "d", "f"}, Bodies(t, ns, 1, true))
 	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
 }
+
+// testPriorityRejectPublish: a full priority queue under reject-publish
+// refuses whatever the priority; what it holds is served by priority.
+func testPriorityRejectPublish(t *testing.T, ns store.Namespace) {
+	cfg := limited(2, -1, store.OverflowRejectPublish, false)
+	cfg.MaxPriority = 5
+	require.NoError(t, ns.EnsureGroup(1, cfg))
+	appendAll(t, ns, prioMsg("a", 0), prioMsg("b", 2))
+	_, err := ns.Append(prioMsg("c", 5))
+	require.ErrorIs(t, err, store.ErrOverflow)
+	require.Equal(t, []string{"b", "a"}, Bodies(t, ns, 1, true))
+	appendAll(t, ns, prioMsg("d", 1), prioMsg("e", 4))
+	require.Equal(t, []string{"e", "d"}, Bodies(t, ns, 1, true))
+	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
+}

@@ -116,6 +116,7 @@ func Run(t *testing.T, f Factory) {
 		{"PriorityDropHead", testPriorityDropHead},
 		{"PriorityExpiry", testPriorityExpiry},
 		{"PriorityPurge", testPriorityPurge},
+		{"PriorityRejectPublish", testPriorityRejectPublish},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 		{"DeadLettersOff", testDeadLettersOff},
 	}
