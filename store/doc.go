@@ -36,6 +36,9 @@
 // associative cache (memo.go) keyed by the seeded 64-bit hash of the
 // routing key that the index entry carries, salted per binding; a scan
 // reads a record only on a memo miss or for a filter that needs properties.
+// Cursors read index entries in batches into buffers lent by the
+// namespace (bufpool.go) and given back when the cursor catches up, so an
+// idle group holds none.
 //
 // Pop serves the requeued set first, lowest position first (RabbitMQ's
 // "original position"), then the cursor. Leases are per owner: one deadline
@@ -93,8 +96,10 @@
 //
 // Segments log/%020d.log are named by the position of their first byte;
 // a Position is a byte offset in the namespace's log. Segments grow as
-// written (never preallocated) up to Options.SegmentSize; a roll fdatasyncs
-// the old segment and fsyncs the directory. Records are read with pread
+// written (never preallocated) up to Options.SegmentSize; a roll only
+// creates the next file and kicks the flusher, which fdatasyncs the old
+// segment and fsyncs the directory outside every lock (a roll never makes
+// Pop or Append wait for the disk). Records are read with pread
 // into buffers (the log is never mapped: mapped pages count in RSS).
 // Record layout, little endian:
 //
@@ -147,16 +152,19 @@
 // drop group, drop topic, index checkpoint, snapshot end, priority
 // checkpoint (a checkpoint whose cursor is the lowest busy sub-cursor,
 // then per level: sub-cursor, persistent records ahead and their bytes;
-// older logs without it stay readable, priostate.go). Pops are not
+// older logs without it stay readable, priostate.go), durable mark (type
+// 10: the commit log was fdatasynced up to a position). Pops are not
 // written, nor requeues (a crash returns all unacked anyway). A purge is one
 // checkpoint record. A group checkpoints after max(4096, pending) acks, so
 // a checkpoint costs a bounded amount per ack however many are unacked;
 // when a generation passes max(8 MiB, twice its snapshot), checked every
 // 4096 appends and after every checkpoint, and at every open, a new
 // generation starts with a snapshot of every durable group ended by a
-// snapshot-end record, is fsynced with its directory, and only generations
-// older than the previous one are deleted.
-// A generation without its snapshot end is ignored for the previous one.
+// snapshot-end record; it is written under the namespace lock but fsynced
+// with its directory by the flusher (before any callback that follows it),
+// which then deletes the generations older than the previous one (at open
+// it is synced at once). A generation without its snapshot end is ignored
+// for the previous one.
 //
 // After a crash a durable group restarts at its origin skipping finished
 // spans: everything unacked is delivered again, redelivered=true below the
@@ -170,23 +178,41 @@
 // Append never waits for the disk. One flusher per namespace writes the
 // buffered bytes and, under the Sync policy as soon as anyone waits in
 // WhenDurable (group commit) and otherwise every FlushInterval, fdatasyncs
-// the data segments and then the state log; callbacks fire on the flusher
-// for every position the sync covered. Under Async they fire once the bytes
-// reached the OS. The policy is per store, overridable per namespace
+// the data segments (and the log directory after a roll), then appends a
+// durable mark for what that covered to the state log, then fsyncs the
+// state log when it holds records other than marks (marks ride along with
+// the next such fsync, or reach the disk by the OS's writeback; a mark is
+// written only after its fdatasync returned, so any mark found on disk is
+// true); callbacks fire on the flusher for every position the sync
+// covered, after both syncs. No fsync runs under a lock. Under Async
+// callbacks fire once the bytes reached the OS: that survives the process
+// dying (kill -9), not a power loss, which keeps at least what the last
+// periodic fdatasync covered (every FlushInterval and at every roll) and
+// can lose anything after it, the tail being cut at its first damaged
+// record. The policy is per store, overridable per namespace
 // (Options.NamespaceFlush); within a namespace the caller chooses per
-// message whether to wait at all (non-persistent messages need not). Because data is synced before state, a record appended
-// after some acks is durable only once those acks are. A failed write or
+// message whether to wait at all (non-persistent messages need not). State
+// records written before a callback's record are synced before the
+// callback fires, so a record appended after some acks is durable only
+// once those acks are. A failed write or
 // fsync stops the log for good (ErrStopped, with ErrDiskFull for ENOSPC):
 // pending callbacks get the error and nothing is retried and confirmed;
 // Options.OnStop is called once per stopped namespace so the process can
 // exit (fail-stop).
 //
-// Recovery scans the last segment: a bad record followed by nothing valid
-// (looking 64 MiB ahead) is a torn tail and is truncated; a bad record
-// followed by a valid one fails Open with ErrCorrupt and the position.
-// Older segments are complete (a roll syncs them). A fresh state generation
-// written at open drops state that pointed past a truncated tail, so
-// positions reused after a truncation are never taken for acked.
+// Recovery takes the highest durable mark of the state log and scans the
+// segments from the one holding it to the end. Past the mark nothing was
+// fdatasynced, and a power loss may have persisted later pages and not
+// earlier ones, so the first damage there (a bad record, or a gap between
+// segments) is a torn tail even with valid records after it: the log is
+// truncated there, later segments deleted, and a warning logs the position,
+// the mark, the bytes dropped and where valid records followed. Damage
+// below the mark, or a log that ends before it, fails Open with ErrCorrupt
+// and the position. (A mark that had not reached the disk only lowers it:
+// real corruption in the last unmarked stretch is then cut as a torn
+// tail.) What stays is fdatasynced before it counts durable. A fresh state
+// generation written at open drops state that pointed past a truncated
+// tail, so positions reused after a truncation are never taken for acked.
 //
 // # Retention
 //

@@ -70,10 +70,15 @@ func TestDroppedTopicsForgotten(t *testing.T) {
 			require.Equal(t, queues, droppedLen(n))
 			// Later traffic on another topic rolls the file store's
 			// segments past every dropped topic's end.
+			var last Position
 			for range 4 {
-				_, err := ns.Append(&Message{Topic: 999, Revision: 1, Body: make([]byte, 3<<10)})
+				last, err = ns.Append(&Message{Topic: 999, Revision: 1, Body: make([]byte, 3<<10)})
 				require.NoError(t, err)
 			}
+			// Retention deletes only segments the flusher has synced.
+			done := make(chan error, 1)
+			ns.WhenDurable(last, func(err error) { done <- err })
+			require.NoError(t, <-done)
 			n.mu.Lock()
 			n.mu.recent.note(c.now(), n.be.tail())
 			c.add(time.Minute)

@@ -1,7 +1,13 @@
 package store_test
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,6 +132,179 @@ func TestIdleGroupsHoldNoReadBuffers(t *testing.T) {
 			t.Logf("%d idle groups: heap grew %d KiB (%d bytes per group)", groups, grown>>10, grown/int64(groups))
 			// A group, its topic index and their maps take about 2 KiB.
 			require.Less(t, grown, int64(groups)*4096, "an idle group costs more than 4 KiB")
+		})
+	}
+}
+
+// logRecords is a slog handler that keeps the records it is given.
+type logRecords struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return nil
+}
+func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *logRecords) WithGroup(string) slog.Handler      { return h }
+
+// find returns the attributes of the first record whose message has msg.
+func (h *logRecords) find(level slog.Level, msg string) (map[string]slog.Value, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.recs {
+		if r.Level == level && strings.Contains(r.Message, msg) {
+			attrs := map[string]slog.Value{}
+			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
+			return attrs, true
+		}
+	}
+	return nil, false
+}
+
+// TestTornTailOutOfOrder: a power loss kept later pages of the unsynced
+// tail of the log and lost an earlier one (a hole of zeros with valid
+// records after it). Recovery cuts the log at the hole, past the durable
+// mark, logs it at warn, and keeps every confirmed message.
+func TestTornTailOutOfOrder(t *testing.T) {
+	fs := newFaultFS()
+	o := faultOptions(fs)
+	o.SegmentSize, o.FlushInterval = 4<<20, time.Hour
+	s, err := store.Open(o)
+	require.NoError(t, err)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, crashGroup))
+	body := func(k string, i int) []byte { return fmt.Appendf(bytes.Repeat([]byte{'.'}, 1000), "%s%03d", k, i) }
+	var last store.Position
+	for i := range 20 {
+		last, err = ns.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: body("c", i)})
+		require.NoError(t, err)
+	}
+	waitDurable(t, ns, last) // confirmed
+	// 400 KB more: past the 256 KiB write buffer, so they reach the OS,
+	// never fdatasynced.
+	for i := range 400 {
+		_, err = ns.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: body("u", i)})
+		require.NoError(t, err)
+	}
+	var hole int
+	crashed := fs.crashKeeping(func(name string, synced, data []byte) []byte {
+		if !strings.HasSuffix(name, ".log") {
+			return synced
+		}
+		b := append([]byte(nil), data...)
+		hole = (len(synced)/4096 + 3) * 4096 // a lost page, written pages after it
+		require.Greater(t, len(b), hole+8192)
+		clear(b[hole : hole+4096])
+		return b
+	})
+	require.NoError(t, s.Close())
+
+	logs := &logRecords{}
+	o = faultOptions(crashed)
+	o.Logger = slog.New(logs)
+	s2, err := store.Open(o)
+	require.NoError(t, err, "damage past the durable mark is a torn tail, not corruption")
+	defer s2.Close()
+	ns2, err := s2.Namespace("/")
+	require.NoError(t, err)
+	got := popBodies(t, ns2, 1)
+	require.Greater(t, len(got), 20, "the unsynced records before the hole stay")
+	for i, b := range got {
+		want := body("c", i)
+		if i >= 20 {
+			want = body("u", i-20)
+		}
+		require.Equal(t, string(want), b)
+	}
+	attrs, ok := logs.find(slog.LevelWarn, "torn tail")
+	require.True(t, ok, "the truncation is logged at warn")
+	cut := attrs["position"].Uint64()
+	require.LessOrEqual(t, cut, uint64(hole))
+	require.GreaterOrEqual(t, cut, uint64(last))
+	require.Greater(t, attrs["valid_after"].Uint64(), uint64(hole), "the records after the hole are named")
+	require.Less(t, attrs["durable"].Uint64(), cut)
+	// The log goes on at the cut.
+	p, err := ns2.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: []byte("after")})
+	require.NoError(t, err)
+	require.Equal(t, store.Position(cut), p)
+}
+
+// TestSlowFsyncDoesNotBlockPop: while an fsync of a segment roll or of a
+// state-log compaction hangs, Pop and Append go on (the fsync runs on the
+// flusher, outside the namespace lock).
+func TestSlowFsyncDoesNotBlockPop(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		segment int64
+		compact bool
+	}{
+		{"roll", 32 << 10, false},
+		{"compact", 64 << 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFaultFS()
+			o := faultOptions(fs)
+			o.SegmentSize, o.FlushInterval = tc.segment, time.Hour
+			s, err := store.Open(o)
+			require.NoError(t, err)
+			defer s.Close()
+			ns, err := s.Namespace("/")
+			require.NoError(t, err)
+			require.NoError(t, ns.EnsureGroup(1, crashGroup))
+			if tc.compact {
+				store.SetStateMax(ns, 1)
+			}
+			hold := fs.holdSyncs()
+			released := false
+			release := func() {
+				if !released {
+					released = true
+					close(hold.release)
+				}
+			}
+			defer release()
+			appended := make(chan store.Position, 1)
+			go func() {
+				var p store.Position
+				// 4096 appends run the housekeeping that compacts; 100
+				// KB cross three 32 KiB segments.
+				for i := range 4100 {
+					p, _ = ns.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: []byte(fmt.Sprint(i))})
+				}
+				ns.WhenDurable(p, func(error) {})
+				appended <- p
+			}()
+			select {
+			case <-hold.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no fsync started")
+			}
+			popped := make(chan error, 1)
+			go func() {
+				ds, err := ns.Pop(1, 1, 1, time.Minute)
+				if err == nil && len(ds) != 1 {
+					err = fmt.Errorf("popped %d", len(ds))
+				}
+				if err == nil {
+					_, err = ns.Append(&store.Message{Topic: 1, Revision: 1, Body: []byte("more")})
+				}
+				popped <- err
+			}()
+			select {
+			case err := <-popped:
+				require.NoError(t, err)
+			case <-time.After(2 * time.Second):
+				release()
+				t.Fatal("Pop waited for an fsync")
+			}
+			<-appended
+			release()
 		})
 	}
 }

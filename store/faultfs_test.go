@@ -23,6 +23,32 @@ type faultFS struct {
 	dirs      map[string]bool
 	failSync  atomic.Bool
 	failWrite atomic.Bool
+	// hold, when set, makes every Sync and SyncDir wait until its
+	// release channel is closed (a slow disk).
+	hold atomic.Pointer[syncHold]
+}
+
+// syncHold is a slow fsync: entered receives a value (when there is room)
+// each time an fsync starts waiting.
+type syncHold struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *faultFS) holdSyncs() *syncHold {
+	h := &syncHold{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f.hold.Store(h)
+	return h
+}
+
+func (f *faultFS) waitHold() {
+	if h := f.hold.Load(); h != nil {
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
+		<-h.release
+	}
 }
 
 type memFile struct {
@@ -37,6 +63,13 @@ func newFaultFS() *faultFS {
 
 // crash returns the file system as a power loss at this moment leaves it.
 func (f *faultFS) crash() *faultFS {
+	return f.crashKeeping(func(_ string, synced, _ []byte) []byte { return synced })
+}
+
+// crashKeeping is crash where keep says what a file with a durable
+// directory entry holds afterwards, given its synced and its written
+// bytes: the OS may have written back any of the pages not synced.
+func (f *faultFS) crashKeeping(keep func(name string, synced, data []byte) []byte) *faultFS {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := newFaultFS()
@@ -45,7 +78,8 @@ func (f *faultFS) crash() *faultFS {
 	}
 	for name, mf := range f.durable {
 		mf.mu.Lock()
-		nf := &memFile{data: append([]byte(nil), mf.synced...), synced: append([]byte(nil), mf.synced...)}
+		b := append([]byte(nil), keep(name, mf.synced, mf.data)...)
+		nf := &memFile{data: b, synced: append([]byte(nil), b...)}
 		mf.mu.Unlock()
 		c.files[name], c.durable[name] = nf, nf
 	}
@@ -150,6 +184,7 @@ func (f *faultFS) ReadDir(dir string) ([]string, error) {
 }
 
 func (f *faultFS) SyncDir(dir string) error {
+	f.waitHold()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for name := range f.durable {
@@ -192,6 +227,7 @@ func (h *memHandle) WriteAt(b []byte, off int64) (int, error) {
 }
 
 func (h *memHandle) Sync() error {
+	h.fs.waitHold()
 	if h.fs.failSync.Load() {
 		return errors.New("fault: fsync failed")
 	}

@@ -29,6 +29,7 @@ func (l *fileLog) save(fn func(s *stateLog)) error {
 		return l.mu.err
 	}
 	fn(&l.mu.state)
+	l.mu.state.dirty = true
 	// Hand the record to the OS at once (a write, no fsync): an ack, purge
 	// or drop the proxy has acted on must survive kill -9, which keeps the
 	// page cache but loses this buffer. fsync still comes from the flusher.
@@ -99,7 +100,9 @@ func (s *stateLog) putIndex(pos Position, counts map[TopicID]int64) {
 
 // compact rewrites the state log as a new generation holding a snapshot of
 // every durable group when the current one grew past maxStateGen (or when
-// force is set, at open).
+// force is set, at open). The new generation is written here, under the
+// namespace lock, but made durable by the flusher (cycle), so Pop and
+// Append do not wait for its fsync; at open it is synced at once.
 func (l *fileLog) compact(n *namespace, force bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -124,16 +127,21 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 		}
 	}
 	s.putIndex(l.mu.idxCkpt, l.mu.idxCounts)
+	s.putPair(stDurable, uint64(l.mu.durable), 0)
 	s.seal(s.frame(stSnapEnd))
 	gen := l.mu.state.gen + 1
-	f, err := createStateGen(l.opts.FS, l.mu.state.dir, gen, s.buf)
+	f, err := createStateGen(l.opts.FS, l.mu.state.dir, gen, s.buf, force)
 	if err != nil {
 		return l.stopLocked(err)
 	}
 	if l.mu.state.f != nil {
 		l.mu.retired = append(l.mu.retired, l.mu.state.f)
 	}
-	l.mu.state = stateLog{dir: l.mu.state.dir, gen: gen, f: f, size: int64(len(s.buf)), synced: int64(len(s.buf))}
+	size := int64(len(s.buf))
+	l.mu.state = stateLog{dir: l.mu.state.dir, gen: gen, f: f, size: size, synced: size}
+	if !force {
+		l.mu.state.synced, l.mu.state.dirty, l.mu.state.fresh = 0, true, true
+	}
 	l.mu.snap = int64(len(s.buf))
 	for _, g := range n.mu.groups {
 		g.acks = 0

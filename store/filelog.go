@@ -48,6 +48,10 @@ type fileLog struct {
 		idxCkpt   Position // index files complete below it (as persisted)
 		idxCounts map[TopicID]int64
 		retired   []File // closed by the flusher's next cycle
+		// rolls counts segments created by a roll, dirSynced how many of
+		// them the flusher made durable in the log directory.
+		rolls, dirSynced uint64
+		marked           Position // the last durable mark in the state log
 	}
 }
 
@@ -119,25 +123,27 @@ func (l *fileLog) writeLocked() error {
 	return nil
 }
 
-// rollLocked closes the active segment durably and starts the next one,
-// making the new file's directory entry durable too.
+// rollLocked starts the next segment. The flusher, outside the locks,
+// fdatasyncs the old one and makes the new file's directory entry durable
+// before it counts anything in the new segment durable; until then a power
+// loss can leave the old segment short or the new one missing or holed,
+// which recovery cuts as a torn tail past the durable mark.
 func (l *fileLog) rollLocked() error {
 	if err := l.writeLocked(); err != nil {
 		return err
 	}
-	act := l.active()
-	if err := act.f.Sync(); err != nil {
-		return err
-	}
-	act.synced = act.size
 	seg, err := openSegment(l.opts.FS, l.logDir, l.mu.end, true, l.opts.Now())
 	if err != nil {
 		return err
 	}
-	if err := l.opts.FS.SyncDir(l.logDir); err != nil {
-		return errors.Join(err, seg.f.Close())
-	}
 	l.mu.segs = append(l.mu.segs, seg)
+	l.mu.rolls++
+	// Sync the old segment soon, whatever the policy: retention deletes
+	// only synced segments.
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -237,26 +243,28 @@ func (l *fileLog) run() {
 	for {
 		select {
 		case <-l.stop:
-			l.cycle(true)
+			l.cycle(true, true)
 			return
 		case <-l.kick:
-			l.cycle(l.opts.Flush == Sync)
+			l.cycle(l.opts.Flush == Sync, false)
 		case <-t.C:
-			l.cycle(true)
+			l.cycle(true, false)
 		}
 	}
 }
 
-// cycle is one flush. Data segments are synced before the state log, so a
-// durable state record never refers to a record that is not durable.
-func (l *fileLog) cycle(sync bool) {
+// cycle is one flush: write what is buffered; when sync, fdatasync the
+// data segments (and the log directory after a roll), append a durable
+// mark for what that covered to the state log, fsync the state log when a
+// record other than marks needs it (or final, at close), and only then
+// call back the waiters. No fsync runs under a lock.
+func (l *fileLog) cycle(sync, final bool) {
 	l.mu.Lock()
 	for _, f := range l.mu.retired {
 		_ = f.Close()
 	}
 	l.mu.retired = nil
 	_ = l.writeLocked()
-	_ = l.mu.state.writeLocked(l)
 	target := l.mu.written
 	var segs []*segment
 	for _, s := range l.mu.segs {
@@ -264,33 +272,46 @@ func (l *fileLog) cycle(sync bool) {
 			segs = append(segs, s)
 		}
 	}
-	var st File
-	stSize := l.mu.state.size
-	if l.mu.state.synced < stSize {
-		st = l.mu.state.f
-	}
+	rolls := l.mu.rolls
+	dir := rolls != l.mu.dirSynced
+	sync = sync || dir // a roll is synced under every policy
 	err := l.mu.err
 	l.mu.Unlock()
 	if err == nil && sync {
+		err = l.syncData(segs, dir)
+	}
+	l.mu.Lock()
+	if err == nil && sync {
+		l.mu.durable = max(l.mu.durable, target)
+		l.mu.dirSynced = rolls
 		for _, s := range segs {
-			if err = s.f.Sync(); err != nil {
-				break
-			}
+			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
 		}
-		if err == nil && st != nil {
-			err = st.Sync()
+		if l.mu.durable > l.mu.marked {
+			l.mu.state.putPair(stDurable, uint64(l.mu.durable), 0)
+			l.mu.marked = l.mu.durable
 		}
+	}
+	_ = l.mu.state.writeLocked(l)
+	st := l.mu.state
+	needSync := sync && st.f != nil && (st.dirty || (final && st.synced < st.size))
+	if needSync {
+		l.mu.state.dirty = false
+	}
+	if err == nil {
+		err = l.mu.err
+	}
+	l.mu.Unlock()
+	if err == nil && needSync {
+		err = l.syncState(st)
 	}
 	l.mu.Lock()
 	if err != nil {
 		err = l.stopLocked(err)
-	} else if sync {
-		l.mu.durable = max(l.mu.durable, target)
-		if st != nil && st == l.mu.state.f {
-			l.mu.state.synced = max(l.mu.state.synced, stSize)
-		}
-		for _, s := range segs {
-			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
+	} else if needSync && st.f == l.mu.state.f {
+		l.mu.state.synced = max(l.mu.state.synced, st.size)
+		if st.fresh {
+			l.mu.state.fresh = false
 		}
 	}
 	fire := l.takeWaitersLocked(err)
@@ -298,6 +319,30 @@ func (l *fileLog) cycle(sync bool) {
 	for _, w := range fire {
 		w.done(err)
 	}
+}
+
+// syncData fdatasyncs segments, oldest first, and the log directory when
+// a roll created a segment since the last time.
+func (l *fileLog) syncData(segs []*segment, dir bool) error {
+	for _, s := range segs {
+		if err := s.f.Sync(); err != nil {
+			return err
+		}
+	}
+	if dir {
+		return l.opts.FS.SyncDir(l.logDir)
+	}
+	return nil
+}
+
+// syncState fsyncs the state log as captured in st; a generation a
+// compaction started is made durable with its directory entry, which
+// also prunes the older ones.
+func (l *fileLog) syncState(st stateLog) error {
+	if st.fresh {
+		return syncStateGen(l.opts.FS, st.dir, st.gen, st.f)
+	}
+	return st.f.Sync()
 }
 
 func (l *fileLog) takeWaitersLocked(err error) []waiter {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 )
 
 // validAfterLimit bounds how far past a bad record recovery looks for a
@@ -56,7 +57,7 @@ func openFileNamespace(opts Options, root, name string) (*namespace, error) {
 }
 
 func (n *namespace) recoverFile(l *fileLog, rs *recState) error {
-	if err := l.openSegments(); err != nil {
+	if err := l.openSegments(rs.durable); err != nil {
 		return err
 	}
 	end, head := l.mu.end, l.mu.head
@@ -89,10 +90,13 @@ func (l *fileLog) closeFiles(n *namespace) {
 	}
 }
 
-// openSegments opens the segment files, checks they are contiguous, and
-// truncates a torn tail of the last one. A bad record followed by a valid
-// one is corruption, reported with its position.
-func (l *fileLog) openSegments() error {
+// openSegments opens the segment files and cuts the log at its first
+// damage past durable, the last durable mark: what follows it was never
+// fdatasynced, so a power loss may have kept later pages of it and lost
+// earlier ones (a torn tail, even with valid records after a hole). Damage
+// below the mark, or a log that ends before it, is corruption, reported
+// with its position. What stays is fdatasynced before it counts durable.
+func (l *fileLog) openSegments(durable Position) error {
 	fsys, now := l.opts.FS, l.opts.Now()
 	bases, err := listSegments(fsys, l.logDir)
 	if err != nil {
@@ -106,41 +110,105 @@ func (l *fileLog) openSegments() error {
 		l.mu.segs = []*segment{seg}
 		return fsys.SyncDir(l.logDir)
 	}
-	for i, b := range bases {
+	for _, b := range bases {
 		seg, err := openSegment(fsys, l.logDir, b, false, now)
 		if err != nil {
 			return err
 		}
-		if i > 0 && l.mu.segs[i-1].end() != b {
-			_ = seg.f.Close()
-			return fmt.Errorf("%w: segment %s does not follow the previous one (ends at %d)", ErrCorrupt, seg.path, l.mu.segs[i-1].end())
-		}
 		l.mu.segs = append(l.mu.segs, seg)
 	}
-	last := l.active()
-	res, err := scanSegment(last, 0, func(Position, *Message) error { return nil })
+	// The segments from the one holding the mark on are checked whole.
+	from := max(sort.Search(len(l.mu.segs), func(i int) bool { return l.mu.segs[i].base > durable })-1, 0)
+	for i := 1; i <= from; i++ {
+		if prev := l.mu.segs[i-1]; prev.end() != l.mu.segs[i].base {
+			return fmt.Errorf("%w: segment %s does not follow the previous one (ends at %d)", ErrCorrupt, l.mu.segs[i].path, prev.end())
+		}
+	}
+	cut, bad, err := l.firstDamage(from)
 	if err != nil {
 		return err
 	}
-	if res.bad {
-		bad := last.base + Position(res.valid)
-		if next, ok, err := validAfter(last, res.valid, validAfterLimit); err != nil {
-			return err
-		} else if ok {
-			return fmt.Errorf("%w: bad record at position %d of %s (valid records follow at %d)", ErrCorrupt, bad, last.path, last.base+Position(next))
-		}
-		l.log.Warn("store: torn tail truncated", "segment", last.path, "position", uint64(bad), "bytes", last.size-res.valid)
-		if err := last.f.Truncate(res.valid); err != nil {
+	if bad {
+		if err := l.cutTail(cut, durable); err != nil {
 			return err
 		}
-		if err := last.f.Sync(); err != nil {
-			return err
-		}
-		last.size, last.synced = res.valid, res.valid
 	}
-	l.mu.end = last.end()
-	l.mu.written, l.mu.durable = l.mu.end, l.mu.end
+	end := l.active().end()
+	if end < durable {
+		return fmt.Errorf("%w: the log ends at %d, below its durable mark %d", ErrCorrupt, end, durable)
+	}
+	for _, s := range l.mu.segs[from:] {
+		if err := s.f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := fsys.SyncDir(l.logDir); err != nil {
+		return err
+	}
+	l.mu.end = end
+	l.mu.written, l.mu.durable, l.mu.marked = end, end, durable
 	l.mu.head = l.mu.segs[0].base
+	return nil
+}
+
+// firstDamage scans the segments from index from on and returns the
+// position of the first bad record or gap between segments.
+func (l *fileLog) firstDamage(from int) (Position, bool, error) {
+	segs := l.mu.segs
+	for i := from; i < len(segs); i++ {
+		s := segs[i]
+		if i > from && s.base != segs[i-1].end() {
+			if s.base < segs[i-1].end() {
+				return 0, false, fmt.Errorf("%w: segment %s overlaps the previous one (ends at %d)", ErrCorrupt, s.path, segs[i-1].end())
+			}
+			return segs[i-1].end(), true, nil
+		}
+		res, err := scanSegment(s, 0, func(Position, *Message) error { return nil })
+		if err != nil {
+			return 0, false, err
+		}
+		if res.bad {
+			return s.base + Position(res.valid), true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// cutTail truncates the log at cut, past the durable mark, deleting the
+// segments after it.
+func (l *fileLog) cutTail(cut, durable Position) error {
+	i := sort.Search(len(l.mu.segs), func(i int) bool { return l.mu.segs[i].base > cut }) - 1
+	seg := l.mu.segs[i]
+	if cut < durable {
+		detail := ""
+		if next, ok, err := validAfter(seg, int64(cut-seg.base), validAfterLimit); err == nil && ok {
+			detail = fmt.Sprintf(" (valid records follow at %d)", seg.base+Position(next))
+		}
+		return fmt.Errorf("%w: bad record at position %d of %s, below the durable mark %d%s", ErrCorrupt, cut, seg.path, durable, detail)
+	}
+	dropped := seg.end() - cut
+	var gone []string
+	for _, s := range l.mu.segs[i+1:] {
+		dropped += Position(s.size)
+		gone = append(gone, filepath.Base(s.path))
+		if err := errors.Join(s.f.Close(), l.opts.FS.Remove(s.path)); err != nil {
+			return err
+		}
+	}
+	l.mu.segs = l.mu.segs[:i+1]
+	attrs := []any{"segment", seg.path, "position", uint64(cut), "durable", uint64(durable), "bytes", uint64(dropped)}
+	if next, ok, err := validAfter(seg, int64(cut-seg.base), validAfterLimit); err == nil && ok {
+		attrs = append(attrs, "valid_after", uint64(seg.base+Position(next))) // pages persisted out of order
+	}
+	if len(gone) > 0 {
+		attrs = append(attrs, "segments_deleted", gone)
+	}
+	l.log.Warn("store: torn tail past the durable mark truncated", attrs...)
+	off := int64(cut - seg.base)
+	if err := seg.f.Truncate(off); err != nil {
+		return err
+	}
+	seg.size, seg.synced = off, off
 	return nil
 }
 

@@ -18,6 +18,9 @@ type recState struct {
 	dropped   map[TopicID]Position
 	idxCkpt   Position
 	idxCounts map[TopicID]int64
+	// durable is the highest durable mark: the commit log was fdatasynced
+	// up to it (a mark is written only after the fdatasync returned).
+	durable Position
 }
 
 type recGroup struct {
@@ -60,6 +63,8 @@ func (rs *recState) apply(typ byte, r *reader) error {
 		}
 	case stDropGroup:
 		delete(rs.groups, GroupID(r.u64()))
+	case stDurable:
+		rs.durable = max(rs.durable, Position(r.u64()))
 	case stDropTopic:
 		t := TopicID(r.u64())
 		rs.dropped[t] = Position(r.u64())

@@ -46,10 +46,13 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, ns.EnsureGroup(1, crashGroup))
 	body := string(make([]byte, 200))
 	appendN := func(n int) {
+		var last store.Position
 		for range n {
-			_, err := ns.Append(storetest.Msg(1, 1, "k", body))
+			last, err = ns.Append(storetest.Msg(1, 1, "k", body))
 			require.NoError(t, err)
 		}
+		// Retention deletes only segments the flusher has synced.
+		waitDurable(t, ns, last)
 	}
 	drain := func() {
 		for {
@@ -131,12 +134,14 @@ func TestRetentionOnDrain(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ns.EnsureGroup(1, crashGroup))
 	const total = 5 * 4096
+	var last store.Position
 	for i := range total {
 		body := make([]byte, 200)
 		body[0], body[1] = byte(i), byte(i>>8)
-		_, err := ns.Append(storetest.Msg(1, 1, "k", string(body)))
+		last, err = ns.Append(storetest.Msg(1, 1, "k", string(body)))
 		require.NoError(t, err)
 	}
+	waitDurable(t, ns, last) // retention deletes only synced segments
 	full := segmentCount(t, dir)
 	require.Greater(t, full, 200)
 	seen := 0

@@ -22,6 +22,7 @@ const (
 	stIndex      byte = 7 // index files complete below a position
 	stSnapEnd    byte = 8 // the snapshot at the head of a generation is complete
 	// 9 is stPrioCheckpoint, a priority group's checkpoint (priostate.go).
+	stDurable byte = 10 // the commit log was fdatasynced up to a position
 )
 
 // maxStateGen is the size past which the state log is rewritten as a new
@@ -37,6 +38,11 @@ type stateLog struct {
 	size   int64
 	synced int64
 	buf    []byte
+	// dirty: records written since the last fsync need one (durable
+	// marks alone do not). fresh: a generation started by a compaction
+	// whose file, directory entry and pruning of older generations wait
+	// for the flusher.
+	dirty, fresh bool
 }
 
 func stateName(gen uint64) string { return fmt.Sprintf("%020d.state", gen) }
@@ -247,9 +253,10 @@ func readStateGen(fsys FS, path string, fn func(typ byte, r *reader) error) (val
 }
 
 // createStateGen writes a new generation holding snap (a snapshot ending
-// with stSnapEnd), makes it durable with its directory entry, and removes
-// generations older than the one before it.
-func createStateGen(fsys FS, dir string, gen uint64, snap []byte) (File, error) {
+// with stSnapEnd). Unless sync, making it durable is left to the caller
+// (syncStateGen): until then a power loss leaves the previous generation
+// in force.
+func createStateGen(fsys FS, dir string, gen uint64, snap []byte, sync bool) (File, error) {
 	path := filepath.Join(dir, stateName(gen))
 	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -258,22 +265,33 @@ func createStateGen(fsys FS, dir string, gen uint64, snap []byte) (File, error) 
 	if _, err := f.WriteAt(snap, 0); err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
-	if err := f.Sync(); err != nil {
-		return nil, errors.Join(err, f.Close())
-	}
-	if err := fsys.SyncDir(dir); err != nil {
-		return nil, errors.Join(err, f.Close())
-	}
-	gens, err := listStateGens(fsys, dir)
-	if err != nil {
-		return nil, errors.Join(err, f.Close())
-	}
-	for _, g := range gens {
-		if g+1 < gen {
-			if err := fsys.Remove(filepath.Join(dir, stateName(g))); err != nil {
-				return nil, errors.Join(err, f.Close())
-			}
+	if sync {
+		if err := syncStateGen(fsys, dir, gen, f); err != nil {
+			return nil, errors.Join(err, f.Close())
 		}
 	}
 	return f, nil
+}
+
+// syncStateGen makes generation gen durable with its directory entry, and
+// then removes the generations older than the one before it.
+func syncStateGen(fsys FS, dir string, gen uint64, f File) error {
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		return err
+	}
+	gens, err := listStateGens(fsys, dir)
+	if err != nil {
+		return err
+	}
+	for _, g := range gens {
+		if g+1 < gen {
+			if err := fsys.Remove(filepath.Join(dir, stateName(g))); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
