@@ -133,9 +133,10 @@
 //	+52 u32 CRC32C of bytes [0, 52)
 //
 // Index files are derived data: created on a topic's first write, written
-// in batches of 1024 entries, never fsynced, read through a 2 MiB mapped
-// window that moves with the scan (at most 8 windows and 256 open index
-// files per namespace, least recently used released first). Every 32 MiB of log the engine
+// in batches of 1024 entries, never fsynced, read with pread (never
+// mapped), a scan 2048 entries at a time through one read-ahead buffer
+// per namespace (at most 256 open index files per namespace, least
+// recently used closed first). Every 32 MiB of log the engine
 // writes all buffered entries and records an index checkpoint (the position
 // and each topic's entry count) in the state log. Opening validates every
 // entry (checksum, increasing, inside the log), cuts a file at the first bad

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // fileIndex is a topic's index file, %d.idx: fixed-size entries, never
@@ -22,17 +20,28 @@ type fileIndex struct {
 	n       int64
 	scratch []byte
 	fds     *fdCache
-	win     []byte // a read-only mapping of part of the file
-	winOff  int64
+	own     indexAhead // used when fds is nil
 }
 
-// mapWindow is the size of the part of an index file mapped at a time:
-// scans read entries in place, and the pages behind the cursor leave RSS
-// when the window moves.
-const mapWindow = 2 << 20
+// indexAhead holds raw entries of one index file, shared by the index
+// files of a namespace: a read that goes on where the previous read of the
+// same file ended is served readAheadEntries at a time, so a scan costs one
+// pread per readAheadEntries entries, while scans of several files (or of
+// one file at several places) read only what they ask for.
+type indexAhead struct {
+	owner *fileIndex // nil: buf holds nothing
+	ord   int64      // ordinal of buf[0]
+	buf   []byte
+}
 
-// fder is what a File offers when it can be mapped (the OS file system).
+// readAheadEntries is 112 KiB of entries: large enough that the syscall
+// is cheap beside the copy, small enough to stay in a core's L2 cache.
+const readAheadEntries = 2048
+
+// fder is what a File of the OS file system offers (for fadvise).
 type fder interface{ Fd() uintptr }
+
+const pageSize = 4096
 
 func indexName(t TopicID) string { return strconv.FormatUint(uint64(t), 10) + ".idx" }
 
@@ -59,53 +68,15 @@ func newFileIndex(fsys FS, dir string, t TopicID, fds *fdCache) *fileIndex {
 	return &fileIndex{fsys: fsys, path: filepath.Join(dir, indexName(t)), topic: t, fds: fds}
 }
 
-// fdCache caps the index files a namespace keeps open and the windows it
-// keeps mapped, releasing the least recently used. It is guarded by the
+// fdCache caps the index files a namespace keeps open, closing the least
+// recently used. It is guarded by the
 // namespace mutex.
 type fdCache struct {
 	limit int
 	lru   list.List // of *fileIndex, most recent first
 	elems map[*fileIndex]*list.Element
-	maps  lruSet // indexes with a mapped window
+	ahead indexAhead
 }
-
-// lruSet is a set of index files in least-recently-used order.
-type lruSet struct {
-	order list.List
-	elems map[*fileIndex]*list.Element
-}
-
-// touch makes x the most recent and returns the least recent ones beyond
-// limit, removed from the set.
-func (s *lruSet) touch(x *fileIndex, limit int) []*fileIndex {
-	if s.elems == nil {
-		s.elems = map[*fileIndex]*list.Element{}
-	}
-	if e := s.elems[x]; e != nil {
-		s.order.MoveToFront(e)
-		return nil
-	}
-	s.elems[x] = s.order.PushFront(x)
-	var out []*fileIndex
-	for s.order.Len() > limit {
-		old := s.order.Remove(s.order.Back()).(*fileIndex)
-		delete(s.elems, old)
-		out = append(out, old)
-	}
-	return out
-}
-
-func (s *lruSet) remove(x *fileIndex) {
-	if e := s.elems[x]; e != nil {
-		s.order.Remove(e)
-		delete(s.elems, x)
-	}
-}
-
-// maxMappedIndexes bounds the mapped index windows of a namespace, so
-// mapped pages (which count in RSS) stay bounded however many topics are
-// read.
-const maxMappedIndexes = 8
 
 func newFDCache(limit int) *fdCache {
 	return &fdCache{limit: limit, elems: map[*fileIndex]*list.Element{}}
@@ -155,77 +126,88 @@ func (x *fileIndex) open() error {
 
 func (x *fileIndex) count() int64 { return x.n }
 
+// readAt decodes entries from the read-ahead buffer, reading the file
+// with pread. The file is not mapped: mapping and prefaulting a window cost
+// more CPU per entry than copying it, and mapped pages count in RSS.
 func (x *fileIndex) readAt(ord int64, dst []entry) (int, error) {
 	k := min(int64(len(dst)), x.n-ord)
 	if k <= 0 {
 		return 0, nil
 	}
-	if err := x.open(); err != nil {
-		return 0, err
-	}
-	b, err := x.mapped(ord*entrySize, k*entrySize)
+	b, err := x.raw(ord, k)
 	if err != nil {
 		return 0, err
 	}
-	if b == nil {
-		b = grow(x.scratch, int(k)*entrySize)
-		x.scratch = b
-		if _, err := x.f.ReadAt(b, ord*entrySize); err != nil {
-			return 0, fmt.Errorf("store: read index %s: %w", x.path, err)
-		}
-	}
-	k = int64(len(b) / entrySize)
 	// The file was validated entry by entry when opened: the record CRC
 	// still guards every read of the log itself.
-	for i := range int(k) {
+	dst = dst[:len(b)/entrySize]
+	for i := range dst {
 		dst[i].decodeTrusted(b[i*entrySize:], x.topic)
 	}
-	return int(k), nil
+	return len(dst), nil
 }
 
-// mapped returns up to n bytes of the file at off from the mapping,
-// moving the window when needed; nil when the file cannot be mapped.
-func (x *fileIndex) mapped(off, n int64) ([]byte, error) {
-	fd, ok := x.f.(fder)
-	if !ok {
-		return nil, nil
-	}
-	if off < x.winOff || off+entrySize > x.winOff+int64(len(x.win)) {
-		if err := x.unmap(); err != nil {
-			return nil, err
-		}
-		start := off &^ (pageSize - 1)
-		length := min(int64(mapWindow), x.n*entrySize-start)
-		w, err := unix.Mmap(int(fd.Fd()), start, int(length), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
-		if err != nil {
-			return nil, fmt.Errorf("store: map index %s: %w", x.path, err)
-		}
-		x.win, x.winOff = w, start
-		if x.fds != nil {
-			for _, old := range x.fds.maps.touch(x, maxMappedIndexes) {
-				if err := old.unmap(); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	b := x.win[off-x.winOff:]
-	n = min(n, int64(len(b))/entrySize*entrySize)
-	return b[:n], nil
-}
-
-const pageSize = 4096
-
-func (x *fileIndex) unmap() error {
-	if x.win == nil {
-		return nil
-	}
+func (x *fileIndex) ahead() *indexAhead {
 	if x.fds != nil {
-		x.fds.maps.remove(x)
+		return &x.fds.ahead
 	}
-	err := unix.Munmap(x.win)
-	x.win, x.winOff = nil, 0
-	return err
+	return &x.own
+}
+
+// raw returns the bytes of 1 to k entries from ordinal ord, which must be
+// below x.n.
+func (x *fileIndex) raw(ord, k int64) ([]byte, error) {
+	ra := x.ahead()
+	if ra.owner == x && ord >= ra.ord {
+		if i := (ord - ra.ord) * entrySize; i < int64(len(ra.buf)) {
+			b := ra.buf[i:]
+			return b[:min(int64(len(b)), k*entrySize)], nil
+		}
+	}
+	if err := x.open(); err != nil {
+		return nil, err
+	}
+	want := k
+	if ra.owner == x && ord == ra.ord+int64(len(ra.buf))/entrySize {
+		want = max(k, min(readAheadEntries, x.n-ord))
+	}
+	ra.owner = nil
+	if cap(ra.buf) == 0 {
+		ra.buf = make([]byte, 0, readAheadEntries*entrySize)
+	}
+	b := grow(ra.buf, int(want)*entrySize)
+	if _, err := x.f.ReadAt(b, ord*entrySize); err != nil {
+		return nil, fmt.Errorf("store: read index %s: %w", x.path, err)
+	}
+	ra.owner, ra.ord, ra.buf = x, ord, b
+	return b[:k*entrySize], nil
+}
+
+// forgetAhead drops what the read-ahead buffer holds of x (its ordinals
+// shift, or it closes).
+func (x *fileIndex) forgetAhead() {
+	if ra := x.ahead(); ra.owner == x {
+		ra.owner = nil
+	}
+}
+
+func (x *fileIndex) entryAt(ord int64, e *entry) (bool, error) {
+	if ord < 0 || ord >= x.n {
+		return false, nil
+	}
+	if ra := x.ahead(); ra.owner == x && ord >= ra.ord && (ord-ra.ord+1)*entrySize <= int64(len(ra.buf)) {
+		e.decodeTrusted(ra.buf[(ord-ra.ord)*entrySize:], x.topic)
+		return true, nil
+	}
+	if err := x.open(); err != nil {
+		return false, err
+	}
+	var b [entrySize]byte
+	if _, err := x.f.ReadAt(b[:], ord*entrySize); err != nil {
+		return false, fmt.Errorf("store: read index %s: %w", x.path, err)
+	}
+	e.decodeTrusted(b[:], x.topic)
+	return true, nil
 }
 
 func (x *fileIndex) write(es []entry) error {
@@ -251,12 +233,13 @@ func (x *fileIndex) truncate(k int64) error {
 	if k <= 0 {
 		return nil
 	}
+	x.forgetAhead()
 	if err := x.open(); err != nil {
 		return err
 	}
 	if k >= x.n {
 		x.n = 0
-		return errors.Join(x.unmap(), x.f.Truncate(0))
+		return x.f.Truncate(0)
 	}
 	tmp := x.path + ".tmp"
 	nf, err := x.fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -274,9 +257,6 @@ func (x *fileIndex) truncate(k int64) error {
 		}
 		off += m
 	}
-	if err := x.unmap(); err != nil {
-		return errors.Join(err, nf.Close())
-	}
 	if err := x.fsys.Rename(tmp, x.path); err != nil {
 		return errors.Join(err, nf.Close())
 	}
@@ -286,13 +266,14 @@ func (x *fileIndex) truncate(k int64) error {
 }
 
 func (x *fileIndex) close() error {
+	x.forgetAhead()
 	if x.fds != nil {
 		x.fds.forget(x)
 	}
 	if x.f == nil {
 		return nil
 	}
-	err := errors.Join(x.unmap(), x.f.Close())
+	err := x.f.Close()
 	x.f = nil
 	return err
 }
@@ -310,6 +291,7 @@ func (x *fileIndex) remove() error {
 // valid entry's record (ok=false when there is none).
 func (x *fileIndex) validate(end Position) (next Position, ok bool, err error) {
 	var last Position
+	x.forgetAhead()
 	if err := x.open(); err != nil {
 		return 0, false, err
 	}

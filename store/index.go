@@ -11,6 +11,9 @@ type indexFile interface {
 	// readAt fills dst with the entries from ordinal ord on and returns
 	// how many it read.
 	readAt(ord int64, dst []entry) (int, error)
+	// entryAt reads the one entry at ordinal ord, without moving a
+	// mapped window; ok is false past the end.
+	entryAt(ord int64, e *entry) (ok bool, err error)
 	// write appends entries at the end of the file.
 	write(es []entry) error
 	count() int64
@@ -50,23 +53,46 @@ func (x *topicIndex) read(ord int64, dst []entry) (int, error) {
 	return x.file.readAt(ord, dst[:min(int64(len(dst)), x.base-ord)])
 }
 
-// seek returns the first ordinal whose entry lies at or after pos.
+// seek returns the first ordinal whose entry lies at or after pos. Most
+// seeks land before the first entry (retention checks every 4096 appends)
+// or among the in-memory ones, so those are tried before a binary search
+// of the file, whose probes are single-entry reads.
 func (x *topicIndex) seek(pos Position) (int64, error) {
-	var one [1]entry
-	var err error
 	lo, hi := x.first, x.count()
-	i := lo + int64(sort.Search(int(hi-lo), func(i int) bool {
+	if lo >= hi {
+		return lo, nil
+	}
+	if e, ok, err := x.at(lo); err != nil || !ok || e.pos >= pos {
+		return lo, err
+	}
+	if len(x.mem) > 0 && x.mem[0].pos <= pos {
+		return x.base + int64(sort.Search(len(x.mem), func(i int) bool { return x.mem[i].pos >= pos })), nil
+	}
+	var err error
+	i := lo + int64(sort.Search(int(x.base-lo), func(i int) bool {
 		if err != nil {
 			return true
 		}
-		var n int
-		n, err = x.read(lo+int64(i), one[:])
-		if n == 0 && err == nil {
-			return true
-		}
-		return one[0].pos >= pos
+		e, ok, aerr := x.at(lo + int64(i))
+		err = aerr
+		return !ok || e.pos >= pos
 	}))
 	return i, err
+}
+
+// at returns the entry at ordinal ord; ok is false when there is none.
+func (x *topicIndex) at(ord int64) (e entry, ok bool, err error) {
+	if ord >= x.base {
+		if i := ord - x.base; i < int64(len(x.mem)) {
+			return x.mem[i], true, nil
+		}
+		return e, false, nil
+	}
+	if x.file == nil || ord < x.first {
+		return e, false, fmt.Errorf("%w: index entry %d of topic %d was trimmed", ErrCorrupt, ord, x.topic)
+	}
+	ok, err = x.file.entryAt(ord, &e)
+	return e, ok, err
 }
 
 // flush moves the in-memory entries to the file.
