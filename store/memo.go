@@ -25,16 +25,17 @@ func memoSalt(serial uint64) uint64 { return mix64(serial + 0x9E3779B97F4A7C15) 
 
 // get returns the verdict and whether it was known.
 func (m *memo) get(tag uint64) (match, ok bool) {
-	if m.slots == nil {
+	i := (tag % memoSets) * memoWays
+	if i >= uint64(len(m.slots)) { // nil until the first put
 		return false, false
 	}
-	set := m.slots[(tag%memoSets)*memoWays:][:memoWays]
-	for i := range set {
-		if set[i].val != 0 && set[i].tag == tag {
-			s := set[i]
-			if i > 0 { // move up one place: a cheap approximation of LRU
-				set[i], set[i-1] = set[i-1], s
-			}
+	set := m.slots[i : i+memoWays : i+memoWays]
+	if s := set[0]; s.tag == tag && s.val != 0 { // the usual case
+		return s.val == 2, true
+	}
+	for i := 1; i < memoWays; i++ {
+		if s := set[i]; s.val != 0 && s.tag == tag {
+			set[i], set[i-1] = set[i-1], s // move up one place: a cheap approximation of LRU
 			return s.val == 2, true
 		}
 	}

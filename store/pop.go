@@ -26,7 +26,7 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 	}
 	now := n.now()
 	n.expireLocked(now)
-	out, err := n.popSomeLocked(g, max, now.UnixMilli())
+	out, kept, err := n.popSomeLocked(g, max, now.UnixMilli())
 	if g.ttl.watching {
 		defer n.checkHeadLocked(g)
 	}
@@ -34,8 +34,8 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 		return nil, err
 	}
 	o := n.ownerLocked(who)
-	for i := range out {
-		in := g.pending[out[i].Position]
+	for _, p := range kept {
+		in := p.in
 		in.owner, in.requeued = who, false
 		o.held[heldKey{g.id, in.pos}] = struct{}{}
 		g.stats.Ready--
@@ -54,19 +54,19 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 }
 
 // popSomeLocked picks and reads up to max messages, picking again when
-// every one picked was corrupt.
-func (n *namespace) popSomeLocked(g *group, max int, now int64) ([]Delivery, error) {
+// every one picked was corrupt; kept are the picks of out, in order.
+func (n *namespace) popSomeLocked(g *group, max int, now int64) ([]Delivery, []pick, error) {
 	for {
 		picked, err := n.pickLocked(g, max, now)
 		if err != nil && len(picked) == 0 {
-			return nil, err
+			return nil, nil, err
 		}
-		out, dropped, rerr := n.readPickedLocked(g, picked)
+		out, kept, dropped, rerr := n.readPickedLocked(g, picked)
 		if rerr != nil {
 			err = rerr
 		}
 		if len(out) > 0 || dropped == 0 || err != nil {
-			return out, err
+			return out, kept, err
 		}
 	}
 }
@@ -198,9 +198,10 @@ func (n *namespace) scanOneLocked(g *group, picked []pick, limit int, now int64)
 // readPickedLocked reads the picked records into one buffer. A record
 // that fails its checksum (or cannot be read at all, ErrCorrupt) is
 // finished and logged, never delivered, and the rest of its run is read
-// one record at a time; it returns how many it dropped so. On an I/O error
-// the unread ones go back to the requeued set and the error returns.
-func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, int, error) {
+// one record at a time; it returns how many it dropped so, and picked
+// reduced to the picks of out (in place). On an I/O error the unread ones
+// go back to the requeued set and the error returns.
+func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, []pick, int, error) {
 	total := 0
 	for _, p := range picked {
 		total += int(p.in.size)
@@ -225,7 +226,7 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, int, 
 				q.in.requeued = true
 				g.requeue.push(q.in.pos, q.in.level)
 			}
-			return out, dropped, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
+			return out, picked[:len(out)], dropped, fmt.Errorf("store: read position %d: %w", picked[i].in.pos, err)
 		}
 		for ; i < j; i++ {
 			p := picked[i]
@@ -238,7 +239,7 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, int, 
 			if err != nil {
 				dropped++
 				if serr := n.dropCorruptLocked(g, p.in, err); serr != nil {
-					return out, dropped, serr
+					return out, picked[:len(out)], dropped, serr
 				}
 				err = nil
 				continue
@@ -246,10 +247,11 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, int, 
 			d.Receipt = receiptOf(p.in.pos, p.in.gen)
 			d.Position = p.in.pos
 			d.Redelivered = p.redelivered
+			picked[len(out)] = p // len(out) <= i
 			out = append(out, d)
 		}
 	}
-	return out, dropped, nil
+	return out, picked[:len(out)], dropped, nil
 }
 
 // dropCorruptLocked finishes a picked record that cannot be delivered

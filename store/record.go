@@ -161,6 +161,7 @@ func (e *entry) decode(b []byte, topic TopicID) bool {
 // decodeTrusted reads an entry of a file validated when it was opened (or
 // written by this process) without checking its checksum again.
 func (e *entry) decodeTrusted(b []byte, topic TopicID) {
+	b = b[:entrySize] // one bounds check for the fields below
 	le := binary.LittleEndian
 	e.pos = Position(le.Uint64(b[0:]))
 	e.size = le.Uint32(b[8:])
