@@ -9,12 +9,7 @@ import (
 // deadline, renewed in bulk by Extend.
 type owner struct {
 	deadline time.Time
-	held     map[heldKey]struct{}
-}
-
-type heldKey struct {
-	group GroupID
-	pos   Position
+	held     map[GroupID]map[Position]struct{} // by group: 8-byte map keys hash fast
 }
 
 // deadline is an entry of the namespace's deadline heap. Entries are not
@@ -41,7 +36,7 @@ func (h *deadlineHeap) Pop() any {
 func (n *namespace) ownerLocked(who OwnerID) *owner {
 	o := n.mu.owners[who]
 	if o == nil {
-		o = &owner{held: map[heldKey]struct{}{}}
+		o = &owner{held: map[GroupID]map[Position]struct{}{}}
 		n.mu.owners[who] = o
 	}
 	return o
@@ -49,8 +44,23 @@ func (n *namespace) ownerLocked(who OwnerID) *owner {
 
 func (n *namespace) unholdLocked(who OwnerID, g GroupID, p Position) {
 	if o := n.mu.owners[who]; o != nil {
-		delete(o.held, heldKey{g, p})
+		delete(o.held[g], p)
 	}
+}
+
+// hold adds o's set of positions held in group id. Sets emptied by
+// acks stay for the next pop; they are dropped when an owner has many.
+func (o *owner) hold(id GroupID, size int) map[Position]struct{} {
+	if len(o.held) >= 16 {
+		for gid, ps := range o.held {
+			if len(ps) == 0 {
+				delete(o.held, gid)
+			}
+		}
+	}
+	held := make(map[Position]struct{}, size)
+	o.held[id] = held
+	return held
 }
 
 // leaseLocked pushes who's deadline to at least until.
@@ -120,13 +130,15 @@ func (n *namespace) expireLocked(now time.Time) {
 
 // releaseLocked requeues everything o holds.
 func (n *namespace) releaseLocked(who OwnerID, o *owner) {
-	for k := range o.held {
-		g := n.mu.groups[k.group]
+	for id, ps := range o.held {
+		g := n.mu.groups[id]
 		if g == nil {
 			continue
 		}
-		if in := g.pending[k.pos]; in != nil && !in.requeued && in.owner == who {
-			n.requeueLocked(g, in)
+		for p := range ps {
+			if in := g.pending[p]; in != nil && !in.requeued && in.owner == who {
+				n.requeueLocked(g, in)
+			}
 		}
 	}
 	clear(o.held)

@@ -34,10 +34,14 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 		return nil, err
 	}
 	o := n.ownerLocked(who)
+	held := o.held[g.id]
+	if held == nil {
+		held = o.hold(g.id, len(kept))
+	}
 	for _, p := range kept {
 		in := p.in
 		in.owner, in.requeued = who, false
-		o.held[heldKey{g.id, in.pos}] = struct{}{}
+		held[in.pos] = struct{}{}
 		g.stats.Ready--
 		g.stats.ReadyBytes -= uint64(in.bodyLen)
 		g.stats.Unacked++
