@@ -180,7 +180,8 @@
 // buffered bytes and, under the Sync policy as soon as anyone waits in
 // WhenDurable (group commit) and otherwise every FlushInterval, fdatasyncs
 // the data segments (and the log directory after a roll), then appends a
-// durable mark for what that covered to the state log, then fsyncs the
+// durable mark for what that covered to the state log (at most once per
+// FlushInterval, or when the state log is synced anyway), then fsyncs the
 // state log when it holds records other than marks (marks ride along with
 // the next such fsync, or reach the disk by the OS's writeback; a mark is
 // written only after its fdatasync returned, so any mark found on disk is

@@ -243,22 +243,34 @@ func (l *fileLog) run() {
 	for {
 		select {
 		case <-l.stop:
-			l.cycle(true, true)
+			l.cycle(true, flushLast)
 			return
 		case <-l.kick:
-			l.cycle(l.opts.Flush == Sync, false)
+			l.cycle(l.opts.Flush == Sync, flushKick)
 		case <-t.C:
-			l.cycle(true, false)
+			l.cycle(true, flushTick)
 		}
 	}
 }
 
+// flushKind says why the flusher runs a cycle.
+type flushKind uint8
+
+const (
+	flushKick flushKind = iota // someone waits, or a roll
+	flushTick                  // every FlushInterval
+	flushLast                  // at close
+)
+
 // cycle is one flush: write what is buffered; when sync, fdatasync the
 // data segments (and the log directory after a roll), append a durable
 // mark for what that covered to the state log, fsync the state log when a
-// record other than marks needs it (or final, at close), and only then
-// call back the waiters. No fsync runs under a lock.
-func (l *fileLog) cycle(sync, final bool) {
+// record other than marks needs it (or at close), and only then call back
+// the waiters. No fsync runs under a lock. Marks are written at most once
+// per FlushInterval, and whenever the state log is synced anyway: they
+// need not be exact (see doc.go), and a write to the state log at every
+// group commit would cost the journal a block per fdatasync.
+func (l *fileLog) cycle(sync bool, why flushKind) {
 	l.mu.Lock()
 	for _, f := range l.mu.retired {
 		_ = f.Close()
@@ -287,14 +299,14 @@ func (l *fileLog) cycle(sync, final bool) {
 		for _, s := range segs {
 			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
 		}
-		if l.mu.durable > l.mu.marked {
+		if l.mu.durable > l.mu.marked && (why != flushKick || l.mu.state.dirty) {
 			l.mu.state.putPair(stDurable, uint64(l.mu.durable), 0)
 			l.mu.marked = l.mu.durable
 		}
 	}
 	_ = l.mu.state.writeLocked(l)
 	st := l.mu.state
-	needSync := sync && st.f != nil && (st.dirty || (final && st.synced < st.size))
+	needSync := sync && st.f != nil && (st.dirty || (why == flushLast && st.synced < st.size))
 	if needSync {
 		l.mu.state.dirty = false
 	}
