@@ -100,7 +100,10 @@
 // creates the next file and kicks the flusher, which fdatasyncs the old
 // segment and fsyncs the directory outside every lock (a roll never makes
 // Pop or Append wait for the disk). Records are read with pread
-// into buffers (the log is never mapped: mapped pages count in RSS).
+// into buffers (the log is never mapped: mapped pages count in RSS); a
+// log read in order (a drained backlog, popped one record at a time when
+// consumers share a queue) is read in 256 KiB chunks, 4 per namespace
+// (readahead.go).
 // Record layout, little endian:
 //
 //	+0   u32 length of the whole record
@@ -218,11 +221,14 @@
 //
 // # Retention
 //
-// Every 4096 appends the engine computes the lowest position any group may
-// need (its oldest pending message or its cursor's next entry; an idle group
-// whose topics saw nothing new pins nothing) and deletes the segments wholly
-// below it, once older than RetentionAge or while the log is larger than
-// RetentionBytes (both zero: at once). Records of topics no group reads are
+// Every 4096 appends, and at every checkpoint of a durable group (so a
+// drain with no publisher frees its log as it goes), the engine computes
+// the lowest position any group may need (its oldest pending message or
+// its cursor's next entry; an idle group whose topics saw nothing new pins
+// nothing) and deletes the segments wholly below it, once older than
+// RetentionAge or while the log is larger than RetentionBytes (both zero:
+// at once), and tells the kernel it may drop the cached log just below it
+// (pagecache.go). Records of topics no group reads are
 // garbage. A dropped topic is remembered (appends to it are refused, a
 // recovery skips its records) until the log head passes the tail it had
 // when dropped; topic ids are never reused. Compaction (copying live
