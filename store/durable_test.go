@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,4 +308,74 @@ func TestSlowFsyncDoesNotBlockPop(t *testing.T) {
 			release()
 		})
 	}
+}
+
+// TestSlowCloseDoesNotStallFlush: the last close of a deleted segment can
+// block while the kernel frees its cached pages (hundreds of ms for 1 GiB);
+// appends and their durability must not wait for it.
+func TestSlowCloseDoesNotStallFlush(t *testing.T) {
+	fs := newFaultFS()
+	o := faultOptions(fs)
+	o.FlushInterval = 5 * time.Millisecond
+	// A clock of the test's: retention keeps the last 10 s of records.
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	o.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	s, err := store.Open(o)
+	require.NoError(t, err)
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, crashGroup))
+	hold := fs.holdCloses()
+	defer func() { close(hold.release); _ = s.Close() }()
+	// 4200 acked messages cross several 32 KiB segments, and the
+	// checkpoint every 4096 acks deletes the consumed ones; then one more
+	// append must become durable while their close hangs. Before the fix
+	// the flusher closed them holding the log lock, so this hung.
+	done := make(chan error, 1)
+	go func() { done <- consumeThenAppend(ns, &clock, hold) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("appends, acks or durability waited for the close of a deleted segment")
+	}
+}
+
+func consumeThenAppend(ns store.Namespace, clock *atomic.Int64, hold *syncHold) error {
+	for i := range 4200 {
+		if _, err := ns.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: []byte(fmt.Sprint(i))}); err != nil {
+			return err
+		}
+		if i == 4100 {
+			clock.Add(int64(time.Second)) // the store notes where the log ended each second
+		}
+	}
+	clock.Add(int64(time.Minute))
+	for {
+		ds, err := ns.Pop(1, 1, 256, time.Minute)
+		if err != nil || len(ds) == 0 {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		for _, d := range ds {
+			if err := ns.Ack(1, d.Receipt); err != nil {
+				return err
+			}
+		}
+	}
+	select {
+	case <-hold.entered:
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("no deleted segment was closed")
+	}
+	p, err := ns.Append(&store.Message{Topic: 1, Revision: 1, Flags: store.FlagPersistent, Body: []byte("after")})
+	if err != nil {
+		return err
+	}
+	durable := make(chan error, 1)
+	ns.WhenDurable(p, func(err error) { durable <- err })
+	return <-durable
 }

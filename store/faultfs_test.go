@@ -26,6 +26,9 @@ type faultFS struct {
 	// hold, when set, makes every Sync and SyncDir wait until its
 	// release channel is closed (a slow disk).
 	hold atomic.Pointer[syncHold]
+	// closeHold, when set, makes every Close wait the same way (the last
+	// close of a deleted segment that frees its cached pages).
+	closeHold atomic.Pointer[syncHold]
 }
 
 // syncHold is a slow fsync: entered receives a value (when there is room)
@@ -41,8 +44,16 @@ func (f *faultFS) holdSyncs() *syncHold {
 	return h
 }
 
-func (f *faultFS) waitHold() {
-	if h := f.hold.Load(); h != nil {
+func (f *faultFS) holdCloses() *syncHold {
+	h := &syncHold{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f.closeHold.Store(h)
+	return h
+}
+
+func (f *faultFS) waitHold() { waitOn(f.hold.Load()) }
+
+func waitOn(h *syncHold) {
+	if h != nil {
 		select {
 		case h.entered <- struct{}{}:
 		default:
@@ -254,4 +265,7 @@ func (h *memHandle) Size() (int64, error) {
 	return int64(len(h.f.data)), nil
 }
 
-func (h *memHandle) Close() error { return nil }
+func (h *memHandle) Close() error {
+	waitOn(h.fs.closeHold.Load())
+	return nil
+}

@@ -31,6 +31,7 @@ type fileLog struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
+	closing  sync.WaitGroup // closeRetired goroutines, waited for by Close
 
 	mu struct {
 		sync.Mutex
@@ -47,7 +48,7 @@ type fileLog struct {
 		closed    bool
 		idxCkpt   Position // index files complete below it (as persisted)
 		idxCounts map[TopicID]int64
-		retired   []File // closed by the flusher's next cycle
+		retired   []File // closed after the flusher's next cycle (closeRetired)
 		// rolls counts segments created by a roll, dirSynced how many of
 		// them the flusher made durable in the log directory.
 		rolls, dirSynced uint64
@@ -272,10 +273,7 @@ const (
 // group commit would cost the journal a block per fdatasync.
 func (l *fileLog) cycle(sync bool, why flushKind) {
 	l.mu.Lock()
-	for _, f := range l.mu.retired {
-		_ = f.Close()
-	}
-	l.mu.retired = nil
+	l.closeRetiredLocked()
 	_ = l.writeLocked()
 	target := l.mu.written
 	var segs []*segment
@@ -386,6 +384,7 @@ func (l *fileLog) close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
+	l.closing.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
@@ -407,4 +406,26 @@ func (l *fileLog) close() error {
 	l.mu.waiters = nil
 	l.mu.err = ErrClosed
 	return errors.Join(errs...)
+}
+
+// closeRetiredLocked closes the files of deleted segments (and replaced
+// state generations) in a goroutine of their own. The last close of an
+// unlinked 1 GiB segment frees its blocks and cached pages and blocks
+// while it does; done under the log lock, or in the flusher before its
+// fdatasync, it stalled every append and confirm behind it: pubsub at
+// 5,000 msg/s right after a deleted backlog had a p99 of 550-790 ms
+// (2-4 ms with the close moved here).
+func (l *fileLog) closeRetiredLocked() {
+	if len(l.mu.retired) == 0 {
+		return
+	}
+	files := l.mu.retired
+	l.mu.retired = nil
+	l.closing.Add(1)
+	go func() {
+		defer l.closing.Done()
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}()
 }
