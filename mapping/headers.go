@@ -112,7 +112,7 @@ func parseXMatch(h *Headers, body []byte) (withX bool, err error) {
 		}
 		if tag != 'S' {
 			return false, &InvalidBindingError{Reason: fmt.Sprintf(
-				"Invalid x-match field type %s (value %s); expected longstr", erlangType(tag), erlangValue(tag, val))}
+				"Invalid x-match field type %s (value %s); expected longstr", ErlangType(tag), erlangValue(tag, val))}
 		}
 		switch string(val) {
 		case "all":
@@ -197,8 +197,9 @@ func (e *InvalidBindingError) Error() string { return "mapping: invalid binding:
 // Is makes errors.Is(err, ErrInvalidBinding) hold.
 func (e *InvalidBindingError) Is(target error) bool { return target == ErrInvalidBinding }
 
-// erlangType names a tag's type as RabbitMQ's error messages do.
-func erlangType(tag byte) string {
+// ErlangType names a field-table tag's type as RabbitMQ's error texts do
+// ("longstr", "signedint", "bool", …; "void" for an unknown tag).
+func ErlangType(tag byte) string {
 	switch tag {
 	case 'S':
 		return "longstr"

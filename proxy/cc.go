@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/mapping"
 )
 
 // Sender-selected distribution, as RabbitMQ 3.10 does it: the CC and BCC
@@ -88,7 +89,7 @@ func hasSenderKeys(headers []byte) bool {
 
 func badRoutingHeader(name string, tag byte) *protoError {
 	return errorf(amqpwire.PreconditionFailed, &amqpwire.BasicPublish{},
-		"invalid message: {unacceptable_type_in_header,\"%s\",%s}", name, erlangTypeName(tag))
+		"invalid message: {unacceptable_type_in_header,\"%s\",%s}", name, mapping.ErlangType(tag))
 }
 
 // appendLongstrs appends the longstr elements of a raw array.
@@ -157,43 +158,6 @@ func cutFieldValue(b []byte, off int, tag byte) (val []byte, next int, ok bool) 
 		return nil, 0, false
 	}
 	return b[off : off+size], off + size, true
-}
-
-// erlangTypeName names a field type as RabbitMQ's error texts do.
-func erlangTypeName(tag byte) string {
-	switch tag {
-	case 'S':
-		return "longstr"
-	case 'x':
-		return "binary"
-	case 'b':
-		return "byte"
-	case 'B':
-		return "unsignedbyte"
-	case 's':
-		return "short"
-	case 'u':
-		return "unsignedshort"
-	case 'I':
-		return "signedint"
-	case 'i':
-		return "unsignedint"
-	case 'l', 'L':
-		return "long"
-	case 'f':
-		return "float"
-	case 'd':
-		return "double"
-	case 'D':
-		return "decimal"
-	case 'T':
-		return "timestamp"
-	case 't':
-		return "bool"
-	case 'F':
-		return "table"
-	}
-	return "void"
 }
 
 // stripBCC returns raw properties without the BCC entry: a new slice, so
