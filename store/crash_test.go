@@ -130,14 +130,24 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns child processes")
 	}
+	rounds := crashRounds(t, "TestCrashChild", crashEnv, 50, 40*time.Second, checkCrashedStore)
+	require.GreaterOrEqual(t, rounds, 50)
+}
+
+// crashRounds runs the child test up to max times within budget, killing
+// each with SIGKILL at a random moment after it is ready; check opens
+// what it left, against the ledger of what it acknowledged, and returns
+// the next free id. It returns the rounds run.
+func crashRounds(t *testing.T, child, env string, max int, budget time.Duration,
+	check func(t *testing.T, dir string, l *crashLedger, start int) int) int {
 	dir := t.TempDir()
 	ledger := &crashLedger{confirmed: map[int]bool{}, acked: map[int]bool{}, popped: map[int]bool{}}
-	deadline := time.Now().Add(40 * time.Second)
+	deadline := time.Now().Add(budget)
 	rounds := 0
-	for ; rounds < 50 && time.Now().Before(deadline); rounds++ {
+	for ; rounds < max && time.Now().Before(deadline); rounds++ {
 		start := ledger.next
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnv+"="+dir, fmt.Sprintf("%s_START=%d", crashEnv, start))
+		cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), env+"="+dir, fmt.Sprintf("%s_START=%d", env, start))
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		cmd.Stderr = io.Discard
@@ -150,10 +160,10 @@ func TestCrash(t *testing.T) {
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 		ledger.read(br)
 		_ = cmd.Wait()
-		ledger.next = checkCrashedStore(t, dir, ledger, start)
+		ledger.next = check(t, dir, ledger, start)
 	}
 	t.Logf("%d rounds, %d confirmed, %d acked", rounds, len(ledger.confirmed), len(ledger.acked))
-	require.GreaterOrEqual(t, rounds, 50)
+	return rounds
 }
 
 // checkCrashedStore opens the store the child left, checks every

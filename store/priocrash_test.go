@@ -3,13 +3,9 @@ package store_test
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -87,29 +83,7 @@ func TestPrioCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns child processes")
 	}
-	dir := t.TempDir()
-	ledger := &crashLedger{confirmed: map[int]bool{}, acked: map[int]bool{}, popped: map[int]bool{}}
-	deadline := time.Now().Add(20 * time.Second)
-	rounds := 0
-	for ; rounds < 25 && time.Now().Before(deadline); rounds++ {
-		start := ledger.next
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPrioCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), prioCrashEnv+"="+dir, fmt.Sprintf("%s_START=%d", prioCrashEnv, start))
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		cmd.Stderr = io.Discard
-		require.NoError(t, cmd.Start())
-		br := bufio.NewReader(stdout)
-		line, err := br.ReadString('\n')
-		require.NoError(t, err, "child did not start")
-		require.Equal(t, "ready\n", line)
-		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		ledger.read(br)
-		_ = cmd.Wait()
-		ledger.next = checkPrioCrashed(t, dir, ledger, start)
-	}
-	t.Logf("%d rounds, %d confirmed, %d acked", rounds, len(ledger.confirmed), len(ledger.acked))
+	rounds := crashRounds(t, "TestPrioCrashChild", prioCrashEnv, 25, 20*time.Second, checkPrioCrashed)
 	require.GreaterOrEqual(t, rounds, 10)
 }
 
