@@ -19,6 +19,13 @@ import (
 // (and for its last writes) once it is closing.
 const closeTimeout = 2 * time.Second
 
+// lingerTimeout and lingerMaxBytes bound how long and how much lingerClose
+// drains from a refused peer.
+const (
+	lingerTimeout  = time.Second
+	lingerMaxBytes = 64 << 10
+)
+
 // errConnDone ends the read loop without an error (close-ok exchanged).
 var errConnDone = errors.New("proxy: connection done")
 
@@ -65,6 +72,9 @@ type conn struct {
 	wake         chan struct{}
 	writerDone   chan struct{}
 	teardownOnce sync.Once
+	// lingerOnClose asks teardown to half-close and drain before closing:
+	// set when the handshake refuses the peer without a connection.close.
+	lingerOnClose bool
 
 	mu struct {
 		sync.Mutex
@@ -109,6 +119,8 @@ func (c *conn) serve() {
 		c.mu.Unlock()
 		if closing {
 			_ = c.readLoop() // wait for close-ok so that the peer reads our close
+		} else {
+			c.lingerOnClose = true
 		}
 		return
 	}
@@ -359,9 +371,26 @@ func (c *conn) teardown() {
 		c.signal()
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeTimeout))
 		<-c.writerDone
+		if c.lingerOnClose {
+			c.lingerClose()
+		}
 		_ = c.nc.Close()
 		c.stop()
 	})
+}
+
+// lingerClose sends FIN and discards what the peer still sends, for a
+// bounded time, before the socket is closed. Closing a socket with unread
+// input makes the kernel answer with RST, and a client that pipelined
+// connection.open behind a refused tune-ok would read "connection reset"
+// instead of the end of the stream.
+func (c *conn) lingerClose() {
+	hc, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || hc.CloseWrite() != nil {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerMaxBytes)
 }
 
 // peer splits the remote address into host and port.
