@@ -317,8 +317,8 @@ func TestTxCommandDuringCommitIsRefused(t *testing.T) {
 }
 
 // TestTxPublishRefused: a publish to a missing or an internal exchange
-// fails the channel with RabbitMQ's error and the transaction's other
-// publishes are lost, never half applied.
+// fails the channel when it arrives, with RabbitMQ's error, and the
+// transaction's earlier publishes are lost, never half applied.
 func TestTxPublishRefused(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
@@ -342,9 +342,9 @@ func TestTxPublishRefused(t *testing.T) {
 		closed := tx.NotifyClose(make(chan *amqp.Error, 1))
 		publishTx(t, tx, q, false, "before")
 		require.NoError(t, tx.PublishWithContext(ctx(t), c.exchange, "k", false, false, body("refused")))
-		publishTx(t, tx, q, false, "after")
-		require.Error(t, tx.TxCommit())
+		// The channel closes on the publish itself, before any commit.
 		waitClose(t, closed, c.code, c.text)
+		require.Error(t, tx.TxCommit())
 		n, _ := queueState(t, observer, q)
 		assert.Equal(t, 0, n, "part of the failed transaction was applied")
 	}

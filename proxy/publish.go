@@ -98,6 +98,9 @@ func (ch *channel) completePublish(body []byte) error {
 		}
 	}
 	if ch.tx != nil {
+		if err := ch.checkTxExchange(&ch.pub); err != nil {
+			return err
+		}
 		// Checked now, as RabbitMQ does; the keys are read at commit.
 		if view.Headers != nil && hasSenderKeys(view.Headers) {
 			if _, perr := readSenderKeys(view.Headers); perr != nil {

@@ -182,24 +182,34 @@ func (ch *channel) txCommit() error {
 }
 
 // checkTxPublishes refuses the transaction before any of it applies when
-// one of its publishes names a missing or internal exchange. RabbitMQ
-// refuses such a publish when it arrives, closing the channel and so
-// dropping the transaction; Warren tells it at commit, with the same
-// error, and applies nothing either.
+// one of its publishes names a missing or internal exchange. Each publish
+// was checked when it arrived, as RabbitMQ checks it; this catches an
+// exchange deleted before the commit, so that nothing applies either.
 func (ch *channel) checkTxPublishes(ops []txOp) error {
-	c := ch.c
 	for i := range ops {
-		pub := &ops[i].pub
-		if ops[i].method != nil || pub.Exchange == "" || pub.Exchange == "amq.default" {
+		if ops[i].method != nil {
 			continue
 		}
-		x, ok := c.srv.topo.lookupExchange(c.vhost, pub.Exchange)
-		switch {
-		case !ok:
-			return errorf(amqpwire.NotFound, pub, "no exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
-		case x.Internal:
-			return errorf(amqpwire.AccessRefused, pub, "cannot publish to internal exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
+		if err := ch.checkTxExchange(&ops[i].pub); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkTxExchange is RabbitMQ's check of a transactional publish's
+// exchange: it must exist and not be internal.
+func (ch *channel) checkTxExchange(pub *amqpwire.BasicPublish) error {
+	c := ch.c
+	if pub.Exchange == "" || pub.Exchange == "amq.default" {
+		return nil
+	}
+	x, ok := c.srv.topo.lookupExchange(c.vhost, pub.Exchange)
+	switch {
+	case !ok:
+		return errorf(amqpwire.NotFound, pub, "no exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
+	case x.Internal:
+		return errorf(amqpwire.AccessRefused, pub, "cannot publish to internal exchange '%s' in vhost '%s'", pub.Exchange, c.vhost)
 	}
 	return nil
 }
