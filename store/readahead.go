@@ -13,10 +13,19 @@ const (
 	// log before a chunk is read ahead: readers far apart (fan-out groups
 	// at different depths) keep reading exactly what they need.
 	raStreak = 4
+	// raGap is how far past the end of the previous read (or of a chunk)
+	// a read may start and still count as reading in order: a group whose
+	// filter takes a few records in a hundred reads the log in order with
+	// gaps. Copying a gap of the page cache costs about what a pread
+	// system call does (1 µs, some 8 KiB at 6-12 GB/s), so chunks serve
+	// sparse reads up to that spacing for no more CPU, and denser ones for
+	// less: a 1% filter over 60-byte records (gaps of 6 KiB) took 22.1M
+	// index entries per CPU second with a pread per record, 25.8M so.
+	raGap = 8 << 10
 )
 
-// readAhead serves small reads of a log being read in order from chunks
-// read ahead with one pread each. A drained queue pops one record at a
+// readAhead serves small reads of a log being read in order (or with gaps
+// up to raGap) from chunks read ahead with one pread each. A drained queue pops one record at a
 // time when several consumers share it (the proxy's round-robin), so
 // without it a backlog costs a pread system call per message, made under
 // the namespace mutex, and a read that waits for the disk stalls every
@@ -59,12 +68,12 @@ func (l *fileLog) readAhead(pos Position, dst []byte) bool {
 			copy(dst, s.buf[pos-s.base:])
 			return true
 		}
-		follows = follows || len(s.buf) > 0 && pos >= s.base && pos <= s.end()
+		follows = follows || len(s.buf) > 0 && pos >= s.base && pos <= s.end()+raGap
 		if victim == nil || s.used < victim.used {
 			victim = s
 		}
 	}
-	if pos == ra.lastEnd {
+	if pos >= ra.lastEnd && pos-ra.lastEnd <= raGap {
 		ra.streak++
 	} else {
 		ra.streak = 0

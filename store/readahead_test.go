@@ -59,3 +59,57 @@ func TestReadAheadDrain(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, ds)
 }
+
+// TestReadAheadSparse: a group whose filter takes one record in 37 (gaps
+// below the read-ahead's raGap, so its reads are served from chunks) and
+// one that takes one in 700 (gaps above it) get every record they take
+// once and intact, one per pop and in runs.
+func TestReadAheadSparse(t *testing.T) {
+	dir := t.TempDir()
+	opts := fileOptions(dir)
+	opts.SegmentSize = 1 << 20 // records across chunk and segment ends
+	s, err := store.Open(opts)
+	require.NoError(t, err)
+	defer s.Close()
+	ns, err := s.Namespace("/")
+	require.NoError(t, err)
+	require.NoError(t, ns.EnsureGroup(1, store.GroupConfig{Bindings: []store.Binding{storetest.Key(1, "near", 1)}, Revision: 1}))
+	require.NoError(t, ns.EnsureGroup(2, store.GroupConfig{Bindings: []store.Binding{storetest.Key(1, "far", 1)}, Revision: 1}))
+	body := func(i int) string { return fmt.Sprintf("%06d-%0*d", i, 100+i%200, 0) }
+	key := func(i int) string {
+		switch {
+		case i%700 == 0:
+			return "far"
+		case i%37 == 0:
+			return "near"
+		}
+		return "other"
+	}
+	const total = 30000 // about 6 MiB: 24 chunks, 6 segments
+	want := map[store.GroupID][]string{}
+	for i := range total {
+		_, err := ns.Append(storetest.Msg(1, 1, key(i), body(i)))
+		require.NoError(t, err)
+		switch key(i) {
+		case "near":
+			want[1] = append(want[1], body(i))
+		case "far":
+			want[2] = append(want[2], body(i))
+		}
+	}
+	for _, g := range []store.GroupID{1, 2} {
+		var got []string
+		for i := 0; ; i++ {
+			ds, err := ns.Pop(g, 1, 1+i%2*40, time.Hour)
+			require.NoError(t, err)
+			if len(ds) == 0 {
+				break
+			}
+			for _, d := range ds {
+				got = append(got, string(d.Message.Body))
+				require.NoError(t, ns.Ack(g, d.Receipt))
+			}
+		}
+		require.Equal(t, want[g], got, "group %d", g)
+	}
+}
