@@ -76,6 +76,9 @@ func (tx *txn) deleteVhost(name string) error {
 			return err
 		}
 	}
+	if err := tx.delTopicPermissions(tx.topicPermsWhere(func(p *TopicPermission) bool { return p.Vhost == name })); err != nil {
+		return err
+	}
 	return tx.delVhost(v)
 }
 
@@ -115,7 +118,7 @@ func (tx *txn) putUserChecked(u User) error {
 	return tx.putUser(&nu)
 }
 
-// DeleteUser removes a user and its permissions.
+// DeleteUser removes a user and its permissions and topic permissions.
 func (db *DB) DeleteUser(ctx context.Context, name string) (uint64, error) {
 	return db.update(func(tx *txn) error { return tx.deleteUser(name) })
 }
@@ -136,6 +139,9 @@ func (tx *txn) deleteUser(name string) error {
 		if err := tx.delPermission(p); err != nil {
 			return err
 		}
+	}
+	if err := tx.delTopicPermissions(tx.topicPermsWhere(func(p *TopicPermission) bool { return p.User == name })); err != nil {
+		return err
 	}
 	return tx.delUser(u)
 }

@@ -181,6 +181,9 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 		writeError(w, ae.status, ae.kind, ae.reason)
 		return
 	}
+	if writeReasonError(w, err) {
+		return
+	}
 	var me *Error
 	if !errors.As(err, &me) {
 		a.log.Error("admin api", "err", err)

@@ -44,6 +44,7 @@ func (a *api) routes() {
 	}
 	a.adminRoutes()
 	a.nodeRoutes()
+	a.topicPermissionRoutes()
 	a.unbuiltRoutes()
 	a.mux.HandleFunc("/", a.notFound)
 }

@@ -63,6 +63,11 @@ func checkConsistent(t *testing.T, db *DB) {
 	for k, v := range st.policies {
 		want.policies[k] = v
 	}
+	for k, v := range st.topicPerms {
+		want.topicPerms[k] = v
+		assert.Contains(t, st.users, v.User, "topic permission's user exists")
+		assert.Contains(t, st.vhosts, v.Vhost, "topic permission's vhost exists")
+	}
 	for k, x := range st.exchanges {
 		if x.Durable {
 			want.exchanges[k] = x

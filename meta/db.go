@@ -42,12 +42,13 @@ var (
 	bucketQueues      = []byte("queues")
 	bucketBindings    = []byte("bindings")
 	bucketPolicies    = []byte("policies")
+	bucketTopicPerms  = []byte("topicperms")
 
 	keyRevision    = []byte("revision")
 	keyRevCeiling  = []byte("revision-ceiling")
 	keyIDCeiling   = []byte("id-ceiling")
 	keyFormat      = []byte("format")
-	allBuckets     = [][]byte{bucketMeta, bucketVhosts, bucketUsers, bucketPermissions, bucketExchanges, bucketQueues, bucketBindings, bucketPolicies}
+	allBuckets     = [][]byte{bucketMeta, bucketVhosts, bucketUsers, bucketPermissions, bucketExchanges, bucketQueues, bucketBindings, bucketPolicies, bucketTopicPerms}
 	currentFormat  = []byte("1")
 	reserveBlock   = uint64(4096)
 	defaultFeedLen = 16384
@@ -205,6 +206,7 @@ func loadObjects(tx *bolt.Tx, st *state) error {
 		loadBucket(tx, bucketQueues, func(q *Queue) { st.queues[nameKey{q.Vhost, q.Name}] = q }),
 		loadBucket(tx, bucketBindings, func(b *Binding) { st.bindings[keyOf(b)] = b; st.index(b) }),
 		loadBucket(tx, bucketPolicies, func(p *Policy) { st.policies[nameKey{p.Vhost, p.Name}] = p }),
+		loadBucket(tx, bucketTopicPerms, func(p *TopicPermission) { st.topicPerms[topicKeyOf(p)] = p }),
 	)
 }
 

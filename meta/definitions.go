@@ -11,16 +11,17 @@ import (
 
 // Definitions is a topology to import: what a RabbitMQ definitions file
 // holds, parsed. Import applies it in one write (users, vhosts,
-// permissions, policies, exchanges, queues, bindings, in that order) or not
-// at all.
+// permissions, topic permissions, policies, exchanges, queues, bindings, in
+// that order) or not at all.
 type Definitions struct {
-	Users       []User
-	Vhosts      []Vhost
-	Permissions []Permission
-	Policies    []Policy
-	Exchanges   []Exchange
-	Queues      []Queue
-	Bindings    []Binding
+	Users            []User
+	Vhosts           []Vhost
+	Permissions      []Permission
+	TopicPermissions []TopicPermission
+	Policies         []Policy
+	Exchanges        []Exchange
+	Queues           []Queue
+	Bindings         []Binding
 }
 
 // Import applies d atomically. Existing exchanges and queues must be
@@ -39,6 +40,11 @@ func (db *DB) Import(ctx context.Context, d *Definitions) (uint64, error) {
 		}
 		for _, p := range d.Permissions {
 			if err := tx.putPermissionChecked(p); err != nil {
+				return err
+			}
+		}
+		for _, p := range d.TopicPermissions {
+			if err := tx.putTopicPermissionChecked(p); err != nil {
 				return err
 			}
 		}
@@ -83,6 +89,7 @@ type definitionsJSON struct {
 	Users       []userBody       `json:"users"`
 	Vhosts      []vhostDef       `json:"vhosts"`
 	Permissions []Permission     `json:"permissions"`
+	TopicPerms  []topicPermDef   `json:"topic_permissions"`
 	Policies    []policyBody     `json:"policies"`
 	Exchanges   []exchangeDef    `json:"exchanges"`
 	Queues      []queueDef       `json:"queues"`
@@ -98,6 +105,14 @@ type vhostDef struct {
 		Description string   `json:"description"`
 		Tags        flexTags `json:"tags"`
 	} `json:"metadata"`
+}
+
+type topicPermDef struct {
+	User     string `json:"user"`
+	Vhost    string `json:"vhost"`
+	Exchange string `json:"exchange"`
+	Write    string `json:"write"`
+	Read     string `json:"read"`
 }
 
 type exchangeDef struct {
@@ -183,6 +198,9 @@ func (j *definitionsJSON) addAccounts(d *Definitions) error {
 		d.Vhosts = append(d.Vhosts, Vhost{Name: v.Name, Description: desc, Tags: tags})
 	}
 	d.Permissions = append(d.Permissions, j.Permissions...)
+	for _, p := range j.TopicPerms {
+		d.TopicPermissions = append(d.TopicPermissions, TopicPermission(p))
+	}
 	return nil
 }
 
@@ -247,7 +265,8 @@ func addAccounts(out map[string]any, snap *Snapshot) {
 	}
 	out["rabbitmq_version"], out["product_name"], out["product_version"] = compatVersion, "Warren", compatVersion
 	out["users"], out["vhosts"], out["permissions"] = users, vhosts, perms
-	out["topic_permissions"], out["global_parameters"] = []any{}, []any{}
+	out["topic_permissions"] = topicPermissionsJSON(snap, func(*TopicPermission) bool { return true })
+	out["global_parameters"] = []any{}
 }
 
 func (a *api) getDefinitions(rq *request) error {

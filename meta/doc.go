@@ -46,6 +46,7 @@
 //	queues       vhost 0x00 name                               Queue JSON
 //	bindings     vhost 0 source 0 desttype 0 dest 0 key 0 args Binding JSON
 //	policies     vhost 0x00 name                               Policy JSON
+//	topicperms   vhost 0 user 0 exchange                       TopicPermission JSON
 //
 // Argument tables keep their AMQP types in JSON (see Args): each value is
 // ["tag", value] with RabbitMQ's one-letter type tag, e.g.

@@ -16,6 +16,7 @@ const (
 	KindQueue
 	KindBinding
 	KindPolicy
+	KindTopicPermission
 )
 
 // Vhost is an AMQP virtual host: a store namespace.
@@ -116,6 +117,8 @@ type Change struct {
 	Queue      *Queue
 	Binding    *Binding
 	Policy     *Policy
+	// TopicPermission is set for KindTopicPermission (see topicperm.go).
+	TopicPermission *TopicPermission
 }
 
 // Snapshot is the whole metadata at Revision.
@@ -128,6 +131,8 @@ type Snapshot struct {
 	Queues      []Queue
 	Bindings    []Binding
 	Policies    []Policy
+	// TopicPermissions are sorted by vhost, user and exchange.
+	TopicPermissions []TopicPermission
 }
 
 // DeclareResult tells a declare's outcome.
@@ -158,6 +163,12 @@ type Service interface {
 	DeletePermission(ctx context.Context, user, vhost string) (uint64, error)
 	PutPolicy(ctx context.Context, p Policy) (uint64, error)
 	DeletePolicy(ctx context.Context, vhost, name string) (uint64, error)
+	// PutTopicPermission sets a user's write and read patterns on the
+	// routing keys of one exchange in a vhost; DeleteTopicPermissions
+	// removes all of the user's topic permissions in the vhost (404 when
+	// there are none).
+	PutTopicPermission(ctx context.Context, p TopicPermission) (uint64, error)
+	DeleteTopicPermissions(ctx context.Context, user, vhost string) (uint64, error)
 
 	// DeclareExchange creates x or checks that an existing one is
 	// equivalent (406 otherwise). With passive it only checks existence

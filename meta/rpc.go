@@ -23,6 +23,8 @@ type rpcRequest struct {
 	Exchange   *Exchange   `json:",omitempty"`
 	Queue      *Queue      `json:",omitempty"`
 	Binding    *Binding    `json:",omitempty"`
+	// TopicPermission is PutTopicPermission's (see topicperm.go).
+	TopicPermission *TopicPermission `json:",omitempty"`
 	// Names for deletes: VhostName, Name (user, exchange, queue, policy
 	// name), UserName (permission), Owner (DeleteOwnedQueues).
 	VhostName, Name, UserName, Owner string `json:",omitempty"`
@@ -79,6 +81,9 @@ func rpcCall(ctx context.Context, svc Service, method string, in *rpcRequest) (r
 	case "DeletePolicy":
 		out.Revision, err = svc.DeletePolicy(ctx, in.VhostName, in.Name)
 	default:
+		if rev, ok, terr := rpcTopicPermission(ctx, svc, method, in); ok {
+			return rpcResponse{Revision: rev}, terr
+		}
 		return rpcTopology(ctx, svc, method, in)
 	}
 	return out, err

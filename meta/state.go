@@ -25,6 +25,7 @@ type state struct {
 	queues      map[nameKey]*Queue
 	bindings    map[bindingKey]*Binding
 	policies    map[nameKey]*Policy
+	topicPerms  map[topicPermKey]*TopicPermission
 	// Binding indexes, kept with bindings by index/unindex.
 	bySource map[nameKey]map[bindingKey]*Binding // {vhost, source}
 	byDest   map[destKey]map[bindingKey]*Binding
@@ -71,6 +72,7 @@ func newState() *state {
 		queues:      map[nameKey]*Queue{},
 		bindings:    map[bindingKey]*Binding{},
 		policies:    map[nameKey]*Policy{},
+		topicPerms:  map[topicPermKey]*TopicPermission{},
 		bySource:    map[nameKey]map[bindingKey]*Binding{},
 		byDest:      map[destKey]map[bindingKey]*Binding{},
 	}
@@ -100,6 +102,9 @@ func (s *state) snapshot(rev uint64) *Snapshot {
 	for _, p := range s.policies {
 		snap.Policies = append(snap.Policies, clonePolicy(*p))
 	}
+	for _, p := range s.topicPerms {
+		snap.TopicPermissions = append(snap.TopicPermissions, *p)
+	}
 	sortSnapshot(snap)
 	return snap
 }
@@ -120,6 +125,7 @@ func sortSnapshot(s *Snapshot) {
 		return a.Vhost < b.Vhost || a.Vhost == b.Vhost && a.Name < b.Name
 	})
 	sort.Slice(s.Bindings, func(i, j int) bool { return bindingLess(&s.Bindings[i], &s.Bindings[j]) })
+	sort.Slice(s.TopicPermissions, func(i, j int) bool { return topicPermLess(&s.TopicPermissions[i], &s.TopicPermissions[j]) })
 	sort.Slice(s.Policies, func(i, j int) bool {
 		a, b := s.Policies[i], s.Policies[j]
 		return a.Vhost < b.Vhost || a.Vhost == b.Vhost && a.Name < b.Name

@@ -42,7 +42,8 @@ type channel struct {
 	rkbuf      []byte
 	msg        store.Message // the message being appended (reused)
 	pubPerm    *meta.CompiledPermission
-	pubPermX   string // the exchange pubPerm last allowed
+	pubPermX   string     // the exchange pubPerm last allowed
+	topic      topicCache // the user's topic permissions (access.go)
 	settleBuf  []unacked
 	receiptBuf []store.Receipt
 

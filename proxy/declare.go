@@ -123,6 +123,9 @@ func (ch *channel) queueBind(m *amqpwire.QueueBind, bind bool) error {
 	if err := c.check(m, meta.AccessRead, kindExchange, m.Exchange); err != nil {
 		return err
 	}
+	if err := c.checkTopicRead(m, m.Exchange, m.RoutingKey); err != nil {
+		return err
+	}
 	b := meta.Binding{
 		Vhost: c.vhost, Source: m.Exchange, Destination: name, DestinationType: meta.DestQueue,
 		RoutingKey: m.RoutingKey, Arguments: map[string]any(m.Arguments),
@@ -251,6 +254,9 @@ func (ch *channel) exchangeBind(m amqpwire.Method, src, dst, key string, args am
 		return errDefaultExchange(m)
 	}
 	if err := c.check(m, meta.AccessRead, kindExchange, src); err != nil {
+		return err
+	}
+	if err := c.checkTopicRead(m, src, key); err != nil {
 		return err
 	}
 	b := meta.Binding{

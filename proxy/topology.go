@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warren-mq/warren/mapping"
@@ -32,6 +33,9 @@ type topology struct {
 	// vhostGone is told about deleted vhosts (outside the lock) so that
 	// their connections are closed, as RabbitMQ closes them.
 	vhostGone func(vhost string)
+	// topicGen counts topic-permission changes (written under mu), so
+	// that a channel re-reads its user's set only after one (access.go).
+	topicGen atomic.Uint64
 
 	mu struct {
 		sync.RWMutex
@@ -40,6 +44,9 @@ type topology struct {
 		readyCh chan struct{} // closed and replaced when ready advances
 		vhosts  map[string]*vhostState
 		perms   map[permKey]*meta.CompiledPermission
+		// topicPerms holds each user's topic permissions in a vhost;
+		// a set is replaced, never changed, once published.
+		topicPerms map[permKey]topicPermSet
 	}
 }
 
@@ -93,6 +100,7 @@ func newTopology(md meta.Service, st store.Store, log *slog.Logger) *topology {
 	t.mu.readyCh = make(chan struct{})
 	t.mu.vhosts = map[string]*vhostState{}
 	t.mu.perms = map[permKey]*meta.CompiledPermission{}
+	t.mu.topicPerms = map[permKey]topicPermSet{}
 	return t
 }
 
@@ -115,6 +123,7 @@ func (t *topology) load(ctx context.Context) error {
 	for _, p := range snap.Permissions {
 		t.putPermissionLocked(p)
 	}
+	t.loadTopicPermissionsLocked(snap.TopicPermissions)
 	for i := range snap.Exchanges {
 		t.putExchangeLocked(snap.Exchanges[i])
 	}
@@ -255,6 +264,8 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 		t.markBindingDirtyLocked(vs, *ch.Binding, dirty)
 	case meta.KindPolicy:
 		t.applyPolicyLocked(ch, dirty)
+	case meta.KindTopicPermission:
+		t.applyTopicPermissionLocked(*ch.TopicPermission, ch.Deleted)
 	}
 	return jobs, gone
 }
