@@ -31,6 +31,7 @@ type api struct {
 	mux      *http.ServeMux
 	maxBody  int64
 	started  time.Time
+	rates    *sampler
 }
 
 // NewAPI returns the admin HTTP API handler. sessions may be nil (meta run
@@ -46,7 +47,8 @@ func NewAPI(svc Service, sessions Sessions, log *slog.Logger) http.Handler {
 }
 
 func newAPI(svc Service, sessions Sessions, log *slog.Logger, limit int64) *api {
-	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit, started: time.Now()}
+	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit, started: time.Now(),
+		rates: newSampler(statsInterval, time.Now)}
 	a.routes()
 	return a
 }
@@ -323,6 +325,7 @@ func (noSessions) Channels() []ChannelInfo                      { return nil }
 func (noSessions) Consumers() []ConsumerInfo                    { return nil }
 func (noSessions) QueueStats(string, string) (QueueStats, bool) { return QueueStats{}, false }
 func (noSessions) CloseConnection(string, string) bool          { return false }
+func (noSessions) MessageStats() StatsSnapshot                  { return StatsSnapshot{} }
 
 // slashMark stands for an escaped "/" (%2F, as in the vhost "/") inside a
 // path segment while the mux matches, since ServeMux would clean "%2F" away.

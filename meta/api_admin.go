@@ -76,7 +76,8 @@ func (a *api) overview(rq *request) error {
 		"management_version": compatVersion, "rabbitmq_version": compatVersion, "product_version": compatVersion,
 		"product_name": "Warren", "rates_mode": "basic", "cluster_name": node, "node": node,
 		"erlang_version": "", "disable_stats": false, "enable_queue_totals": false,
-		"exchange_types": types, "message_stats": map[string]any{}, "statistics_db_event_queue": 0,
+		"exchange_types": types, "statistics_db_event_queue": 0,
+		"message_stats": a.stats().overview(rq.snap.Vhosts, rq.canSee),
 		"queue_totals": map[string]any{
 			"messages": totals.Ready + totals.Unacked, "messages_details": rate(),
 			"messages_ready": totals.Ready, "messages_ready_details": rate(),
@@ -333,9 +334,12 @@ func (a *api) listConnections(rq *request) error {
 		return err
 	}
 	out := []map[string]any{}
+	sv := a.stats()
 	for _, c := range a.sessions.Connections() {
 		if rq.ownsOrMonitors(c.User) && (!only || c.Vhost == vhost) {
-			out = append(out, connectionJSON(&c))
+			j := connectionJSON(&c)
+			sv.addConnection(j, &c)
+			out = append(out, j)
 		}
 	}
 	return rq.list(out)
@@ -346,7 +350,9 @@ func (a *api) getConnection(rq *request) error {
 	if !ok || !rq.ownsOrMonitors(c.User) {
 		return errNotFound()
 	}
-	return rq.ok(connectionJSON(c))
+	out := connectionJSON(c)
+	a.stats().addConnection(out, c)
+	return rq.ok(out)
 }
 
 func (a *api) closeConnection(rq *request) error {
@@ -373,9 +379,12 @@ func (a *api) listChannels(rq *request) error {
 	conn := rq.path("name")
 	conns := a.connectionsByName()
 	out := []map[string]any{}
+	sv := a.stats()
 	for _, c := range a.sessions.Channels() {
 		if rq.ownsOrMonitors(c.User) && (!only || c.Vhost == vhost) && (conn == "" || c.Connection == conn) {
-			out = append(out, channelJSON(&c, conns[c.Connection]))
+			j := channelJSON(&c, conns[c.Connection])
+			sv.addChannel(j, &c)
+			out = append(out, j)
 		}
 	}
 	return rq.list(out)

@@ -295,11 +295,11 @@ func channelJSON(c *ChannelInfo, conn *ConnectionInfo) map[string]any {
 		details["peer_host"], details["peer_port"] = conn.PeerHost, conn.PeerPort
 	}
 	return map[string]any{
-		"name": fmt.Sprintf("%s (%d)", c.Connection, c.Number), "number": c.Number, "node": nodeName(),
+		"name": ChannelName(c.Connection, c.Number), "number": c.Number, "node": nodeName(),
 		"user": c.User, "vhost": c.Vhost, "connection_details": details,
 		"prefetch_count": c.PrefetchCount, "global_prefetch_count": 0,
-		"messages_unacknowledged": c.Unacked, "messages_unconfirmed": 0, "messages_uncommitted": 0,
-		"acks_uncommitted": 0, "consumer_count": c.Consumers, "confirm": c.Confirm,
+		"messages_unacknowledged": c.Unacked, "messages_unconfirmed": 0, "messages_uncommitted": c.Uncommitted,
+		"acks_uncommitted": c.AcksUncommitted, "consumer_count": c.Consumers, "confirm": c.Confirm,
 		"transactional": c.Transactional, "state": "running", "user_who_performed_action": c.User,
 	}
 }

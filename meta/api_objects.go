@@ -65,10 +65,13 @@ func (a *api) vhostStats(snap *Snapshot, vhost string) QueueStats {
 
 func (a *api) listVhosts(rq *request) error {
 	out := []map[string]any{}
+	sv := a.stats()
 	for i := range rq.snap.Vhosts {
 		v := &rq.snap.Vhosts[i]
 		if rq.canSee(v.Name) {
-			out = append(out, vhostJSON(v, a.vhostStats(rq.snap, v.Name)))
+			j := vhostJSON(v, a.vhostStats(rq.snap, v.Name))
+			sv.addVhost(j, v.Name)
+			out = append(out, j)
 		}
 	}
 	return rq.list(out)
@@ -81,7 +84,9 @@ func (a *api) getVhost(rq *request) error {
 	}
 	for i := range rq.snap.Vhosts {
 		if v := &rq.snap.Vhosts[i]; v.Name == name {
-			return rq.ok(vhostJSON(v, a.vhostStats(rq.snap, name)))
+			j := vhostJSON(v, a.vhostStats(rq.snap, name))
+			a.stats().addVhost(j, name)
+			return rq.ok(j)
 		}
 	}
 	return errNotFound()
@@ -140,10 +145,13 @@ func (a *api) listExchanges(rq *request) error {
 		return err
 	}
 	out := []map[string]any{}
+	sv := a.stats()
 	for i := range rq.snap.Exchanges {
 		x := &rq.snap.Exchanges[i]
 		if (!only || x.Vhost == vhost) && rq.canSee(x.Vhost) {
-			out = append(out, exchangeJSON(x))
+			j := exchangeJSON(x)
+			sv.addExchange(j, x)
+			out = append(out, j)
 		}
 	}
 	return rq.list(out)
@@ -159,6 +167,7 @@ func (a *api) getExchange(rq *request) error {
 		return err
 	}
 	out := exchangeJSON(x)
+	a.stats().addExchange(out, x)
 	out["incoming"], out["outgoing"] = []any{}, []any{}
 	return rq.ok(out)
 }
@@ -214,9 +223,11 @@ func matchingPolicy(snap *Snapshot, q *Queue) *Policy {
 	return MatchPolicy(snap.Policies, q.Vhost, q.Name, queueType(q))
 }
 
-func (a *api) queueJSON(snap *Snapshot, q *Queue) map[string]any {
+func (a *api) queueJSON(snap *Snapshot, q *Queue, sv statsView) map[string]any {
 	stats, _ := a.sessions.QueueStats(q.Vhost, q.Name)
-	return queueJSON(q, stats, matchingPolicy(snap, q))
+	out := queueJSON(q, stats, matchingPolicy(snap, q))
+	sv.addQueue(out, q)
+	return out
 }
 
 func (a *api) listQueues(rq *request) error {
@@ -225,10 +236,11 @@ func (a *api) listQueues(rq *request) error {
 		return err
 	}
 	out := []map[string]any{}
+	sv := a.stats()
 	for i := range rq.snap.Queues {
 		q := &rq.snap.Queues[i]
 		if (!only || q.Vhost == vhost) && rq.canSee(q.Vhost) {
-			out = append(out, a.queueJSON(rq.snap, q))
+			out = append(out, a.queueJSON(rq.snap, q, sv))
 		}
 	}
 	return rq.list(out)
@@ -243,7 +255,7 @@ func (a *api) getQueue(rq *request) error {
 	if err != nil {
 		return err
 	}
-	out := a.queueJSON(rq.snap, q)
+	out := a.queueJSON(rq.snap, q, a.stats())
 	conns := a.connectionsByName()
 	details := []map[string]any{}
 	for _, c := range a.sessions.Consumers() {

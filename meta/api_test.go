@@ -14,7 +14,10 @@ import (
 )
 
 // fakeSessions stands in for the proxy.
-type fakeSessions struct{ stats map[string]QueueStats }
+type fakeSessions struct {
+	stats    map[string]QueueStats
+	msgStats StatsSnapshot
+}
 
 func (f fakeSessions) Connections() []ConnectionInfo {
 	return []ConnectionInfo{{Name: "127.0.0.1:5000 -> 127.0.0.1:5672", User: "guest", Vhost: "/", PeerHost: "127.0.0.1", PeerPort: 5000,
@@ -33,6 +36,7 @@ func (f fakeSessions) QueueStats(vhost, queue string) (QueueStats, bool) {
 func (f fakeSessions) CloseConnection(name, reason string) bool {
 	return name == "127.0.0.1:5000 -> 127.0.0.1:5672"
 }
+func (f fakeSessions) MessageStats() StatsSnapshot { return f.msgStats }
 
 // testMaxBody keeps the body-cap test cheap; definitions files fit.
 const testMaxBody = 1 << 20

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -195,6 +196,41 @@ type Sessions interface {
 	QueueStats(vhost, queue string) (QueueStats, bool)
 	// CloseConnection closes a live connection with 320 CONNECTION_FORCED.
 	CloseConnection(name, reason string) bool
+	// MessageStats returns the cumulative message counters of the live
+	// channels and connections and of every queue, exchange and vhost.
+	// Queue, exchange and vhost counts survive the channels that made
+	// them; the admin API turns two of these snapshots into rates.
+	MessageStats() StatsSnapshot
+}
+
+// MessageStats are cumulative counts, in RabbitMQ's message_stats terms.
+// Each object kind fills the counters RabbitMQ reports for it: a channel
+// and a vhost the publish and deliver groups, a queue Publish and the
+// deliver group, an exchange PublishIn and PublishOut, a connection and a
+// vhost RecvOct and SendOct.
+type MessageStats struct {
+	Publish, PublishIn, PublishOut            uint64
+	Confirm, ReturnUnroutable, DropUnroutable uint64
+	Deliver, DeliverNoAck, Get, GetNoAck      uint64
+	GetEmpty, Redeliver, Ack                  uint64
+	RecvOct, SendOct, RecvCnt, SendCnt        uint64
+}
+
+// ObjectName names a queue or exchange.
+type ObjectName struct{ Vhost, Name string }
+
+// ChannelName is a channel's name in the admin API: "connection (number)".
+func ChannelName(connection string, number uint16) string {
+	return connection + " (" + strconv.Itoa(int(number)) + ")"
+}
+
+// StatsSnapshot is every counter of the sessions at one moment.
+type StatsSnapshot struct {
+	Channels    map[string]MessageStats // by ChannelName
+	Connections map[string]MessageStats // by connection name
+	Queues      map[ObjectName]MessageStats
+	Exchanges   map[ObjectName]MessageStats
+	Vhosts      map[string]MessageStats
 }
 
 // QueueStats are a queue's live counts.
@@ -247,6 +283,10 @@ type ChannelInfo struct {
 	Consumers     int
 	Confirm       bool
 	Transactional bool
+	// Uncommitted and AcksUncommitted count the publishes and the acks,
+	// nacks and rejects an open transaction holds.
+	Uncommitted     int
+	AcksUncommitted int
 }
 
 // ConsumerInfo describes a live consumer for /api/consumers.

@@ -13,6 +13,7 @@ type unacked struct {
 	group   store.GroupID
 	receipt store.Receipt
 	k       *consumer // nil for basic.get
+	qs      *objStats // the queue's counters (stats.go), may be nil
 	at      int64     // delivery time, Unix nanoseconds
 	done    bool
 }

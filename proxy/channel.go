@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/warren-mq/warren/amqpwire"
 	"github.com/warren-mq/warren/meta"
@@ -61,6 +62,12 @@ type channel struct {
 	txMode      bool
 	replyTag    string // direct reply-to consumer, "" for none
 	timedOut    bool   // closed by consumer_timeout; the reader follows
+
+	stats        chanStats // message counters (stats.go)
+	statsRetired bool      // stats moved to the vhost's; statsBook.mu
+	// txPublishes and txAcks count what the open transaction holds, for
+	// the admin API (messages_uncommitted, acks_uncommitted).
+	txPublishes, txAcks atomic.Int64
 }
 
 // openChannel handles a method on a channel number not open yet: only
@@ -156,6 +163,7 @@ func (ch *channel) release() {
 	for _, k := range cons {
 		c.maybeAutoDelete(k)
 	}
+	c.srv.retireChannel(ch)
 }
 
 // handleWhileClosing discards everything but channel.close and

@@ -60,6 +60,8 @@ type conn struct {
 	connectedAt   time.Time
 	opened        atomic.Bool
 	ownsQueues    atomic.Bool // declared an exclusive queue
+	stats         connStats   // socket counters (stats.go)
+	statsRetired  bool        // stats moved to the vhost's; statsBook.mu
 
 	// chans is the reader's own view of the channels; mu.chans mirrors it
 	// for the writer and the admin API.
@@ -100,6 +102,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
+	c.r = amqpwire.NewFrameReader(countingReader{r: nc, s: &c.stats})
 	c.ctx, c.stop = context.WithCancel(s.ctx)
 	c.log = s.log.With("conn", c.name)
 	c.mu.chans = map[uint16]*channel{}
@@ -374,6 +377,7 @@ func (c *conn) teardown() {
 		if c.lingerOnClose {
 			c.lingerClose()
 		}
+		c.srv.retireConn(c)
 		_ = c.nc.Close()
 		c.stop()
 	})

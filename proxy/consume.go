@@ -91,7 +91,8 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if err != nil {
 		return errorf(amqpwire.InternalError, m, "queue '%s' not ready: %v", q.Name, err)
 	}
-	k := &consumer{ch: ch, tag: tag, queue: q, noAck: m.NoAck, exclusive: m.Exclusive, args: m.Arguments}
+	k := &consumer{ch: ch, tag: tag, queue: q, noAck: m.NoAck, exclusive: m.Exclusive, args: m.Arguments,
+		stats: c.srv.topo.queueStats(c.vhost, q.Name, q.ID)}
 	if p, ok := intArg(m.Arguments["x-priority"]); ok {
 		k.priority = int(p)
 	}
@@ -221,7 +222,9 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	if err != nil && !errors.Is(err, store.ErrNoGroup) {
 		return errorf(amqpwire.InternalError, m, "basic.get: %v", err)
 	}
+	qs := c.srv.topo.queueStats(c.vhost, q.Name, q.ID)
 	if len(ds) == 0 {
+		countGetEmpty(&ch.stats, qs)
 		c.sendMethod(ch.num, &amqpwire.BasicGetEmpty{})
 		return nil
 	}
@@ -235,12 +238,13 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	ch.nextTag++
 	tag := ch.nextTag
 	if !m.NoAck {
-		ch.unacked.push(unacked{tag: tag, group: g, receipt: d.Receipt, at: time.Now().UnixNano()})
+		ch.unacked.push(unacked{tag: tag, group: g, receipt: d.Receipt, qs: qs, at: time.Now().UnixNano()})
 		ch.inFlight++
 	}
 	c.mu.out = appendGetOk(c.mu.out, ch.num, tag, d, uint32(st.Ready))
 	c.mu.out = appendContent(c.mu.out, ch.num, &d.Message, c.frameMax)
 	c.mu.Unlock()
+	countGet(&ch.stats, qs, m.NoAck, d.Redelivered)
 	c.signal()
 	if m.NoAck {
 		return c.ns.Ack(g, d.Receipt)
@@ -277,6 +281,9 @@ func (ch *channel) settle(m amqpwire.Method, tag uint64, multiple bool, op int) 
 		freed = true
 	}
 	c.mu.Unlock()
+	if op == settleAck {
+		countAcks(&ch.stats, taken)
+	}
 	ch.settleBuf = taken[:0]
 	if freed {
 		c.signal()

@@ -108,6 +108,7 @@ func (ch *channel) completePublish(body []byte) error {
 			}
 		}
 		ch.tx.addPublish(&ch.pub, ch.props, body)
+		ch.publishHeld()
 		return nil
 	}
 	_, _, err = ch.publish(&view, body)
@@ -131,6 +132,7 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		}
 	}
 	if (ch.pub.Exchange == "" || ch.pub.Exchange == "amq.default") && strings.HasPrefix(ch.pub.RoutingKey, replyToPrefix) {
+		ch.stats.publish.Add(1)
 		if !c.srv.deliverReply(ch.pub.RoutingKey, ch.props, body) {
 			ch.unroutable(body, seq)
 		} else if seq != 0 {
@@ -139,10 +141,12 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		return 0, false, nil
 	}
 	rk := ch.rkBytes()
+	rt.count = true
 	if err := c.srv.topo.route(c.vhost, ch.pub.Exchange, rk, ch.props, &rt); err != nil {
 		err.classID, err.methodID = amqpwire.ClassBasic, methodBasicPublish
 		return 0, false, err
 	}
+	countPublish(&ch.stats, &rt)
 	if rt.queues == 0 && len(rt.own) == 0 {
 		ch.unroutable(body, seq)
 		return 0, false, nil
@@ -246,7 +250,10 @@ func (ch *channel) appendRouted(msg *store.Message, rt *route, seq uint64, wait 
 // then its confirm.
 func (ch *channel) unroutable(body []byte, seq uint64) {
 	if ch.pub.Mandatory {
+		ch.stats.returnUnroutable.Add(1)
 		ch.returnMessage(body)
+	} else {
+		ch.stats.dropUnroutable.Add(1)
 	}
 	if seq != 0 {
 		ch.settleConfirm(seq, true)
@@ -282,6 +289,9 @@ func (ch *channel) settleConfirm(seq uint64, ok bool) {
 		return
 	}
 	c.mu.out = ch.confirms.settle(c.mu.out, ch.num, seq, ok)
+	if ok {
+		ch.stats.confirm.Add(1)
+	}
 	if !ch.confirms.dirty {
 		ch.confirms.dirty = true
 		c.mu.confirmDirty = append(c.mu.confirmDirty, ch)

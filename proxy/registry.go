@@ -25,6 +25,8 @@ type consumer struct {
 	// lower-priority consumers of its queue may then take messages.
 	blocked atomic.Bool
 	subs    *queueSubs
+	// stats are the queue's counters (stats.go), nil when it is gone.
+	stats *objStats
 
 	// Guarded by conn.mu.
 	prefetch uint16 // 0: unlimited

@@ -21,6 +21,10 @@ type route struct {
 	extra   [][]byte
 	own     []store.TopicID
 	ownSeen map[store.TopicID]bool
+	// count asks route to count a publish into each queue it reaches;
+	// xstats are then the published-to exchange's counters (stats.go).
+	count  bool
+	xstats *objStats
 }
 
 // maxRouteDepth bounds exchange-to-exchange hops at publish time.
@@ -44,6 +48,12 @@ func (t *topology) route(vhost, exchange string, rk, props []byte, rt *route) *p
 			rt.topic = store.TopicID(qs.q.ID)
 			rt.queues = 1
 			rt.durable = qs.q.Durable
+			rt.countQueue(qs)
+		}
+		if rt.count {
+			if xs := vs.exchanges[""]; xs != nil {
+				rt.xstats = xs.stats
+			}
 		}
 		if len(rt.extra) > 0 {
 			rt.defaultCopies(vs, rk)
@@ -57,6 +67,7 @@ func (t *topology) route(vhost, exchange string, rk, props []byte, rt *route) *p
 	if xs.x.Internal {
 		return errorf(amqpwire.AccessRefused, nil, "cannot publish to internal exchange '%s' in vhost '%s'", exchange, vhost)
 	}
+	rt.xstats = xs.stats
 	var seen [maxRouteDepth]*exchangeState
 	for hops := 0; xs != nil && hops < maxRouteDepth; hops++ {
 		for _, s := range seen[:hops] {
@@ -93,6 +104,7 @@ func walkBindings(vs *vhostState, xs *exchangeState, rk, props []byte, rt *route
 			if qs := vs.queues[b.b.Destination]; qs != nil {
 				rt.queues++
 				rt.durable = rt.durable || qs.q.Durable
+				rt.countQueue(qs)
 			}
 		case meta.DestExchange:
 			if next := vs.exchanges[b.b.Destination]; next != nil && next != xs {
@@ -142,6 +154,7 @@ func (rt *route) addOwn(qs *queueState) {
 	}
 	rt.ownSeen[id] = true
 	rt.own = append(rt.own, id)
+	rt.countQueue(qs)
 	rt.durable = rt.durable || qs.q.Durable
 }
 

@@ -65,6 +65,8 @@ type Server struct {
 	md   meta.Service
 	topo *topology
 	subs *registry
+	// stats keeps queue, exchange and closed-channel counters (stats.go).
+	stats *statsBook
 
 	nextID atomic.Uint64 // connection and channel owner ids
 	// replies maps a channel's owner id to the channel for direct reply-to.
@@ -118,6 +120,8 @@ func New(cfg Config, st store.Store, md meta.Service) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.topo = newTopology(md, st, s.log)
 	s.subs = newRegistry(s)
+	s.stats = newStatsBook()
+	s.topo.stats = s.stats
 	s.topo.queueGone = s.subs.queueDeleted
 	s.topo.vhostGone = s.closeVhostConnections
 	s.topo.queueInUse = func(vhost string, id uint64) bool { return s.subs.count(vhost, id) > 0 }

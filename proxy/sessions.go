@@ -48,6 +48,7 @@ func (s *Server) Channels() []meta.ChannelInfo {
 				Connection: c.name, Number: ch.num, User: c.user, Vhost: c.vhost,
 				PrefetchCount: ch.prefetch, Unacked: ch.unacked.len(), Consumers: len(ch.order),
 				Confirm: ch.confirmMode, Transactional: ch.txMode,
+				Uncommitted: int(ch.txPublishes.Load()), AcksUncommitted: int(ch.txAcks.Load()),
 			})
 		}
 		c.mu.Unlock()

@@ -33,6 +33,9 @@ type topology struct {
 	// vhostGone is told about deleted vhosts (outside the lock) so that
 	// their connections are closed, as RabbitMQ closes them.
 	vhostGone func(vhost string)
+	// stats hands out the message counters of queues and exchanges
+	// (stats.go); nil in tests that build a topology alone.
+	stats *statsBook
 	// topicGen counts topic-permission changes (written under mu), so
 	// that a channel re-reads its user's set only after one (access.go).
 	topicGen atomic.Uint64
@@ -67,6 +70,8 @@ type exchangeState struct {
 	out []*bindingState // bindings whose source is this exchange
 	in  []*bindingState // exchange-to-exchange bindings into this exchange
 	ae  string          // alternate-exchange argument, "" for none
+	// stats counts publish_in and publish_out (stats.go).
+	stats *objStats
 }
 
 // queueState is a queue with the bindings into it.
@@ -75,6 +80,9 @@ type queueState struct {
 	in  []*bindingState
 	dl  *deadLetterer // set when the queue has a dead-letter exchange
 	exp *queueExpiry  // set when the queue has x-expires
+	// stats counts what is published into and taken from the queue
+	// (stats.go).
+	stats *objStats
 }
 
 // bindingState is a binding with its compiled filter.
@@ -142,6 +150,7 @@ func (t *topology) load(ctx context.Context) error {
 		}
 	}
 	t.mu.applied = snap.Revision
+	t.keepLiveStatsLocked()
 	t.mu.Unlock()
 	t.runJobs(jobs)
 	t.setReady(snap.Revision)
@@ -233,6 +242,7 @@ func (t *topology) applyOneLocked(ch *meta.Change, dirty map[*queueState]*vhostS
 	case meta.KindVhost:
 		if ch.Deleted {
 			delete(t.mu.vhosts, ch.Vhost.Name)
+			t.stats.dropVhost(ch.Vhost.Name)
 		} else if _, err := t.addVhostLocked(ch.Vhost.Name); err != nil {
 			t.log.Error("proxy: open namespace", "vhost", ch.Vhost.Name, "err", err)
 		}
@@ -284,6 +294,7 @@ func (t *topology) applyExchangeLocked(vs *vhostState, ch *meta.Change, dirty ma
 		t.removeBindingLocked(vs, b.b)
 	}
 	delete(vs.exchanges, ch.Exchange.Name)
+	t.stats.drop(xs.x.ID)
 	return append(jobs, groupJob{ns: vs.ns, id: xs.x.ID, topicOnly: true, vhost: vs.name})
 }
 
@@ -302,6 +313,7 @@ func (t *topology) applyQueueLocked(vs *vhostState, ch *meta.Change, dirty map[*
 		t.removeBindingLocked(vs, b.b)
 	}
 	delete(vs.queues, ch.Queue.Name)
+	t.stats.drop(qs.q.ID)
 	delete(dirty, qs)
 	jobs = append(jobs, groupJob{ns: vs.ns, id: qs.q.ID, drop: true, vhost: vs.name})
 	return jobs, append(gone, goneQueue{vs.name, qs.q.ID})
@@ -336,7 +348,7 @@ func (t *topology) putExchangeLocked(x meta.Exchange) {
 	}
 	xs := vs.exchanges[x.Name]
 	if xs == nil || xs.x.ID != x.ID {
-		xs = &exchangeState{}
+		xs = &exchangeState{stats: t.stats.object(x.ID, x.Vhost, x.Name, false)}
 		vs.exchanges[x.Name] = xs
 	}
 	xs.x = x
@@ -350,7 +362,7 @@ func (t *topology) putQueueLocked(q meta.Queue) *queueState {
 	}
 	qs := vs.queues[q.Name]
 	if qs == nil || qs.q.ID != q.ID {
-		qs = &queueState{}
+		qs = &queueState{stats: t.stats.object(q.ID, q.Vhost, q.Name, true)}
 		vs.queues[q.Name] = qs
 	}
 	qs.q = q

@@ -47,6 +47,15 @@ func (t *txState) addPublish(pub *amqpwire.BasicPublish, props, body []byte) {
 	})
 }
 
+// publishHeld notes a publish the transaction now holds.
+func (ch *channel) publishHeld() { ch.txPublishes.Add(1) }
+
+// txCleared notes that the transaction holds nothing any more.
+func (ch *channel) txCleared() {
+	ch.txPublishes.Store(0)
+	ch.txAcks.Store(0)
+}
+
 // reset drops the pending work.
 func (t *txState) reset() {
 	clear(t.ops)
@@ -89,6 +98,9 @@ func (ch *channel) settleOrHold(m amqpwire.Method, tag uint64, multiple bool, op
 		t.pending[tg] = struct{}{}
 	}
 	t.ops = append(t.ops, txOp{method: m, tags: tags, op: op})
+	if op == settleAck {
+		ch.txAcks.Add(int64(len(tags)))
+	}
 	return nil
 }
 
@@ -132,6 +144,7 @@ func (ch *channel) dispatchTx(m amqpwire.Method) error {
 			return errorf(amqpwire.PreconditionFailed, m, "channel is not transactional")
 		}
 		ch.tx.reset()
+		ch.txCleared()
 		ch.c.sendMethod(ch.num, &amqpwire.TxRollbackOk{})
 		return nil
 	}
@@ -146,6 +159,7 @@ func (ch *channel) txCommit() error {
 	ops := tx.ops
 	tx.ops = nil
 	clear(tx.pending)
+	ch.txCleared()
 	if err := ch.checkTxPublishes(ops); err != nil {
 		return err
 	}

@@ -54,7 +54,10 @@ func (c *conn) writeLoop() {
 				buf = amqpwire.AppendHeartbeat(buf)
 			}
 			if len(buf) > 0 {
-				if _, err := c.nc.Write(buf); err != nil {
+				n, err := c.nc.Write(buf)
+				c.stats.sendOct.Add(uint64(n))
+				c.stats.sendCnt.Add(1)
+				if err != nil {
 					c.log.Debug("proxy: write", "err", err)
 					_ = c.nc.Close() // unblocks the reader, which tears down
 					c.stop()         // ... also when an alarm holds it (alarm.go)
@@ -309,6 +312,7 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 	}
 	rs := c.receiptBuf[:0]
 	now := time.Now().UnixNano()
+	redelivered := 0
 	for i := range ds {
 		d := &ds[i]
 		k.avgSize = (3*k.avgSize + len(d.Message.Body)) / 4
@@ -317,13 +321,17 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 		if k.noAck {
 			rs = append(rs, d.Receipt)
 		} else {
-			ch.unacked.push(unacked{tag: ch.nextTag, group: k.group(), receipt: d.Receipt, k: k, at: now})
+			ch.unacked.push(unacked{tag: ch.nextTag, group: k.group(), receipt: d.Receipt, k: k, qs: k.stats, at: now})
+		}
+		if d.Redelivered {
+			redelivered++
 		}
 		c.mu.out = appendDeliver(c.mu.out, ch.num, k.tag, ch.nextTag, d)
 		c.mu.out = appendContent(c.mu.out, ch.num, &d.Message, c.frameMax)
 	}
 	exhausted := !k.noAck && k.creditLocked() <= 0
 	c.mu.Unlock()
+	countDeliveries(&ch.stats, k.stats, k.noAck, len(ds), redelivered)
 	if exhausted && !k.blocked.Swap(true) {
 		c.srv.subs.wakeOthers(k)
 	}

@@ -1,0 +1,401 @@
+package proxy
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/warren-mq/warren/meta"
+)
+
+// Message statistics for the admin API (meta.Sessions.MessageStats).
+//
+// The hot path only adds to atomic counters that already exist: a
+// channel's own (chanStats), a connection's byte counts (connStats), and
+// the counters of the queues and exchanges a message passes (objStats),
+// which every channel shares and which topology hands out when a queue or
+// exchange appears. Nothing is locked or allocated per message; the sums
+// are made when the API asks.
+//
+// A channel's counts go to its vhost's totals when it is released, and a
+// connection's byte counts when it is torn down, so vhost totals keep
+// what closed channels did (queue and exchange counters never belonged to
+// a channel). statsBook.mu makes that hand-over atomic for a snapshot: a
+// snapshot counts a channel either live or in its vhost's totals, never
+// both.
+//
+// Lock order: topology.mu, statsBook.mu, Server.mu, conn.mu.
+
+// cacheLinePad keeps counters written by different goroutines apart.
+type cacheLinePad [64]byte
+
+// chanStats are a channel's counters. The reader counts publishes, gets
+// and acks; the writer deliveries; the reader or the store's flusher
+// confirms.
+type chanStats struct {
+	publish, returnUnroutable, dropUnroutable atomic.Uint64
+	get, getNoAck, getEmpty, ack              atomic.Uint64
+	_                                         cacheLinePad
+	deliver, deliverNoAck, redeliver          atomic.Uint64
+	_                                         cacheLinePad
+	confirm                                   atomic.Uint64
+}
+
+func (s *chanStats) load(m *meta.MessageStats) {
+	m.Publish += s.publish.Load()
+	m.Confirm += s.confirm.Load()
+	m.ReturnUnroutable += s.returnUnroutable.Load()
+	m.DropUnroutable += s.dropUnroutable.Load()
+	m.Get += s.get.Load()
+	m.GetNoAck += s.getNoAck.Load()
+	m.GetEmpty += s.getEmpty.Load()
+	m.Ack += s.ack.Load()
+	m.Deliver += s.deliver.Load()
+	m.DeliverNoAck += s.deliverNoAck.Load()
+	m.Redeliver += s.redeliver.Load()
+}
+
+// connStats are a connection's socket counters: the reader counts what
+// it reads, the writer what it writes.
+type connStats struct {
+	recvOct, recvCnt atomic.Uint64
+	_                cacheLinePad
+	sendOct, sendCnt atomic.Uint64
+}
+
+func (s *connStats) load(m *meta.MessageStats) {
+	m.RecvOct += s.recvOct.Load()
+	m.RecvCnt += s.recvCnt.Load()
+	m.SendOct += s.sendOct.Load()
+	m.SendCnt += s.sendCnt.Load()
+}
+
+// countingReader counts the bytes and reads of the connection's socket.
+type countingReader struct {
+	r io.Reader
+	s *connStats
+}
+
+func (cr countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if n > 0 {
+		cr.s.recvOct.Add(uint64(n))
+		cr.s.recvCnt.Add(1)
+	}
+	return n, err
+}
+
+// objStats are one queue's or exchange's counters, shared by every
+// channel: publishers count on the first line, consumers on the second.
+type objStats struct {
+	vhost, name string
+	queue       bool
+
+	publish, publishIn, publishOut atomic.Uint64
+	_                              cacheLinePad
+	deliver, deliverNoAck          atomic.Uint64
+	get, getNoAck, getEmpty        atomic.Uint64
+	redeliver, ack                 atomic.Uint64
+}
+
+func (s *objStats) load() meta.MessageStats {
+	return meta.MessageStats{
+		Publish: s.publish.Load(), PublishIn: s.publishIn.Load(), PublishOut: s.publishOut.Load(),
+		Deliver: s.deliver.Load(), DeliverNoAck: s.deliverNoAck.Load(),
+		Get: s.get.Load(), GetNoAck: s.getNoAck.Load(), GetEmpty: s.getEmpty.Load(),
+		Redeliver: s.redeliver.Load(), Ack: s.ack.Load(),
+	}
+}
+
+// statsBook holds the queue and exchange counters by store id (ids are
+// never reused, so a redeclared queue starts from zero, as in RabbitMQ)
+// and the totals of closed channels and connections by vhost.
+type statsBook struct {
+	mu struct {
+		sync.Mutex
+		objects map[uint64]*objStats
+		retired map[string]*meta.MessageStats
+	}
+}
+
+func newStatsBook() *statsBook {
+	b := &statsBook{}
+	b.mu.objects = map[uint64]*objStats{}
+	b.mu.retired = map[string]*meta.MessageStats{}
+	return b
+}
+
+// object returns the counters of queue or exchange id, making them on
+// first use. A nil book (a topology built alone in a test) hands out
+// counters nobody reads.
+func (b *statsBook) object(id uint64, vhost, name string, queue bool) *objStats {
+	if b == nil {
+		return &objStats{vhost: vhost, name: name, queue: queue}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o := b.mu.objects[id]
+	if o == nil {
+		o = &objStats{vhost: vhost, name: name, queue: queue}
+		b.mu.objects[id] = o
+	}
+	return o
+}
+
+// drop forgets a deleted queue's or exchange's counters.
+func (b *statsBook) drop(id uint64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	delete(b.mu.objects, id)
+	b.mu.Unlock()
+}
+
+// dropVhost forgets everything of a deleted vhost.
+func (b *statsBook) dropVhost(vhost string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, o := range b.mu.objects {
+		if o.vhost == vhost {
+			delete(b.mu.objects, id)
+		}
+	}
+	delete(b.mu.retired, vhost)
+}
+
+// keepOnly forgets the counters of objects live does not list (after a
+// full reload of the topology).
+func (b *statsBook) keepOnly(live map[uint64]bool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id := range b.mu.objects {
+		if !live[id] {
+			delete(b.mu.objects, id)
+		}
+	}
+}
+
+// retiredLocked returns vhost's totals of closed channels and connections.
+func (b *statsBook) retiredLocked(vhost string) *meta.MessageStats {
+	r := b.mu.retired[vhost]
+	if r == nil {
+		r = &meta.MessageStats{}
+		b.mu.retired[vhost] = r
+	}
+	return r
+}
+
+// retireChannel moves a released channel's counts to its vhost's totals.
+func (s *Server) retireChannel(ch *channel) {
+	b := s.stats
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ch.statsRetired || ch.c.vhost == "" {
+		return
+	}
+	ch.statsRetired = true
+	ch.stats.load(b.retiredLocked(ch.c.vhost))
+}
+
+// retireConn moves a closed connection's byte counts to its vhost's
+// totals.
+func (s *Server) retireConn(c *conn) {
+	b := s.stats
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c.statsRetired || c.vhost == "" {
+		return
+	}
+	c.statsRetired = true
+	c.stats.load(b.retiredLocked(c.vhost))
+}
+
+// MessageStats returns every counter for the admin API.
+func (s *Server) MessageStats() meta.StatsSnapshot {
+	out := meta.StatsSnapshot{
+		Channels:    map[string]meta.MessageStats{},
+		Connections: map[string]meta.MessageStats{},
+		Queues:      map[meta.ObjectName]meta.MessageStats{},
+		Exchanges:   map[meta.ObjectName]meta.MessageStats{},
+		Vhosts:      map[string]meta.MessageStats{},
+	}
+	b := s.stats
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, o := range b.mu.objects {
+		if o.queue {
+			out.Queues[meta.ObjectName{Vhost: o.vhost, Name: o.name}] = o.load()
+		} else {
+			out.Exchanges[meta.ObjectName{Vhost: o.vhost, Name: o.name}] = o.load()
+		}
+	}
+	for v, r := range b.mu.retired {
+		out.Vhosts[v] = *r
+	}
+	for _, c := range s.connections() {
+		s.connMessageStats(c, &out)
+	}
+	return out
+}
+
+// connMessageStats adds a live connection and its channels to out; called
+// under statsBook.mu.
+func (s *Server) connMessageStats(c *conn, out *meta.StatsSnapshot) {
+	if c.statsRetired || !c.opened.Load() {
+		return
+	}
+	vh := out.Vhosts[c.vhost]
+	var cs meta.MessageStats
+	c.stats.load(&cs)
+	out.Connections[c.name] = cs
+	vh.RecvOct += cs.RecvOct
+	vh.SendOct += cs.SendOct
+	vh.RecvCnt += cs.RecvCnt
+	vh.SendCnt += cs.SendCnt
+	c.mu.Lock()
+	for _, ch := range c.mu.chans {
+		if ch.statsRetired {
+			continue
+		}
+		var m meta.MessageStats
+		ch.stats.load(&m)
+		out.Channels[meta.ChannelName(c.name, ch.num)] = m
+		ch.stats.load(&vh)
+	}
+	c.mu.Unlock()
+	out.Vhosts[c.vhost] = vh
+}
+
+// countQueue counts a publish into qs when rt counts.
+func (rt *route) countQueue(qs *queueState) {
+	if rt.count && qs.stats != nil {
+		qs.stats.publish.Add(1)
+	}
+}
+
+// countPublish counts a routed publish on the channel and its exchange:
+// publish_in once, publish_out once per queue reached.
+func countPublish(s *chanStats, rt *route) {
+	s.publish.Add(1)
+	if x := rt.xstats; x != nil {
+		x.publishIn.Add(1)
+		if n := rt.queues + len(rt.own); n > 0 {
+			x.publishOut.Add(uint64(n))
+		}
+	}
+}
+
+// countDeliveries counts n basic.deliver of a consumer, redelivered of
+// them with the redelivered flag.
+func countDeliveries(s *chanStats, q *objStats, noAck bool, n, redelivered int) {
+	if n == 0 {
+		return
+	}
+	if noAck {
+		s.deliverNoAck.Add(uint64(n))
+	} else {
+		s.deliver.Add(uint64(n))
+	}
+	if redelivered > 0 {
+		s.redeliver.Add(uint64(redelivered))
+	}
+	if q == nil {
+		return
+	}
+	if noAck {
+		q.deliverNoAck.Add(uint64(n))
+	} else {
+		q.deliver.Add(uint64(n))
+	}
+	if redelivered > 0 {
+		q.redeliver.Add(uint64(redelivered))
+	}
+}
+
+// countGet counts a basic.get-ok.
+func countGet(s *chanStats, q *objStats, noAck, redelivered bool) {
+	if noAck {
+		s.getNoAck.Add(1)
+	} else {
+		s.get.Add(1)
+	}
+	if redelivered {
+		s.redeliver.Add(1)
+	}
+	if q == nil {
+		return
+	}
+	if noAck {
+		q.getNoAck.Add(1)
+	} else {
+		q.get.Add(1)
+	}
+	if redelivered {
+		q.redeliver.Add(1)
+	}
+}
+
+// countGetEmpty counts a basic.get-empty.
+func countGetEmpty(s *chanStats, q *objStats) {
+	s.getEmpty.Add(1)
+	if q != nil {
+		q.getEmpty.Add(1)
+	}
+}
+
+// countAcks counts acknowledged deliveries on the channel and their
+// queues (one add per run of one queue's deliveries).
+func countAcks(s *chanStats, taken []unacked) {
+	if len(taken) == 0 {
+		return
+	}
+	s.ack.Add(uint64(len(taken)))
+	for i := 0; i < len(taken); {
+		q, j := taken[i].qs, i+1
+		for j < len(taken) && taken[j].qs == q {
+			j++
+		}
+		if q != nil {
+			q.ack.Add(uint64(j - i))
+		}
+		i = j
+	}
+}
+
+// queueStats returns the counters of queue name of vhost if it is still
+// queue id, else nil.
+func (t *topology) queueStats(vhost, name string, id uint64) *objStats {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if vs := t.mu.vhosts[vhost]; vs != nil {
+		if qs := vs.queues[name]; qs != nil && qs.q.ID == id {
+			return qs.stats
+		}
+	}
+	return nil
+}
+
+// keepLiveStatsLocked drops the counters of queues and exchanges that a
+// reload of the topology no longer has.
+func (t *topology) keepLiveStatsLocked() {
+	if t.stats == nil {
+		return
+	}
+	live := map[uint64]bool{}
+	for _, vs := range t.mu.vhosts {
+		for _, xs := range vs.exchanges {
+			live[xs.x.ID] = true
+		}
+		for _, qs := range vs.queues {
+			live[qs.q.ID] = true
+		}
+	}
+	t.stats.keepOnly(live)
+}
