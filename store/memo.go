@@ -12,7 +12,7 @@ type memo struct {
 
 type memoSlot struct {
 	tag uint64
-	val uint8 // 0 empty, 1 no match, 2 match
+	val uint8 // memoNone, memoNo or memoYes
 }
 
 const (
@@ -31,16 +31,35 @@ func (m *memo) get(tag uint64) (match, ok bool) {
 	}
 	set := m.slots[i : i+memoWays : i+memoWays]
 	if s := set[0]; s.tag == tag && s.val != 0 { // the usual case
-		return s.val == 2, true
+		return s.val == memoYes, true
 	}
 	for i := 1; i < memoWays; i++ {
 		if s := set[i]; s.val != 0 && s.tag == tag {
 			set[i], set[i-1] = set[i-1], s // move up one place: a cheap approximation of LRU
-			return s.val == 2, true
+			return s.val == memoYes, true
 		}
 	}
 	return false, false
 }
+
+// first returns the verdict in the first way of tag's set (memoNo,
+// memoYes), or memoNone when it holds another tag: small enough to be
+// inlined in scan loops that ask once per index entry, where most keys
+// hit there.
+func (m *memo) first(tag uint64) uint8 {
+	i := (tag % memoSets) * memoWays
+	if i < uint64(len(m.slots)) && m.slots[i].tag == tag {
+		return m.slots[i].val
+	}
+	return memoNone
+}
+
+// Verdicts in a memoSlot.
+const (
+	memoNone uint8 = iota // empty slot
+	memoNo
+	memoYes
+)
 
 // put records a verdict as the most recently used of its set.
 func (m *memo) put(tag uint64, match bool) {
@@ -49,9 +68,9 @@ func (m *memo) put(tag uint64, match bool) {
 	}
 	set := m.slots[(tag%memoSets)*memoWays:][:memoWays]
 	copy(set[1:], set[:memoWays-1])
-	v := uint8(1)
+	v := memoNo
 	if match {
-		v = 2
+		v = memoYes
 	}
 	set[0] = memoSlot{tag: tag, val: v}
 }

@@ -170,8 +170,8 @@ func (n *namespace) scanOneLocked(g *group, picked []pick, limit int, now int64)
 					(e.flags&FlagPersistent == 0 && e.pos < boot) {
 					continue
 				}
-				if v, ok := g.memo.get(e.keyHash ^ one.salt); ok && !v {
-					continue
+				if g.memo.first(e.keyHash^one.salt) == memoNo {
+					continue // the rest of the memo is asked by takesLocked
 				}
 			}
 			take, err := n.takesLocked(g, g.bindings, e, nil)
