@@ -60,9 +60,19 @@ func (a *api) listTopicPermissions(rq *request) error {
 			return err
 		}
 	}
-	return rq.list(topicPermissionsJSON(rq.snap, func(p *TopicPermission) bool {
+	return rq.listUnpaged(topicPermissionsJSON(rq.snap, func(p *TopicPermission) bool {
 		return (vhost == "" || p.Vhost == vhost) && (user == "" || p.User == user)
 	}))
+}
+
+// listUnpaged is list without pagination: RabbitMQ's topic-permission
+// lists sort and project but ignore page and page_size.
+func (rq *request) listUnpaged(items []map[string]any) error {
+	if q := rq.r.URL.Query(); q.Has("page") {
+		q.Del("page")
+		rq.r.URL.RawQuery = q.Encode()
+	}
+	return rq.list(items)
 }
 
 func (a *api) getTopicPermissions(rq *request) error {
@@ -71,7 +81,7 @@ func (a *api) getTopicPermissions(rq *request) error {
 	if len(out) == 0 {
 		return errNotFound()
 	}
-	return rq.list(out)
+	return rq.listUnpaged(out)
 }
 
 func (a *api) putTopicPermission(rq *request) error {

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -163,6 +164,8 @@ func TestTopicPermissionAPI(t *testing.T) {
 		{"of the user in the vhost", "GET", "/api/topic-permissions/%2F/mgmt", "guest", "", 200,
 			`[{"user":"mgmt","vhost":"/","exchange":"amq.topic","write":"^a","read":".*"},{"user":"mgmt","vhost":"/","exchange":"x2","write":"^{username}","read":""}]`},
 		{"of the user", "GET", "/api/users/mgmt/topic-permissions?columns=exchange", "guest", "", 200, `[{"exchange":"amq.topic"},{"exchange":"x2"}]`},
+		{"sorted, projected, never paged", "GET", "/api/topic-permissions?page=1&page_size=1&sort=exchange&sort_reverse=true&columns=exchange", "guest", "", 200,
+			`[{"exchange":"x2"},{"exchange":"amq.topic"}]`},
 		{"of a user with none", "GET", "/api/users/guest/topic-permissions", "guest", "", 200, `[]`},
 		{"of the vhost", "GET", "/api/vhosts/%2F/topic-permissions?columns=exchange", "guest", "", 200, `[{"exchange":"amq.topic"},{"exchange":"x2"}]`},
 		{"none in the vhost", "GET", "/api/topic-permissions/%2F/guest", "guest", "", 404, `{"error":"Object Not Found","reason":"Not Found"}`},
@@ -233,4 +236,35 @@ func TestTopicPermissionDefinitions(t *testing.T) {
 	snap, err := db2.Snapshot(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []TopicPermission{{User: "mgmt", Vhost: "/", Exchange: "imp", Write: "^w", Read: "^r"}}, snap.TopicPermissions)
+}
+
+// TestTopicPermissionClient: a proxy in another process writes and
+// follows topic permissions through the admin API.
+func TestTopicPermissionClient(t *testing.T) {
+	db := openTestDB(t, "")
+	srv := httptest.NewServer(NewAPI(db, nil, nil))
+	t.Cleanup(srv.Close)
+	client := NewClient(srv.URL, "guest", "guest", srv.Client())
+	ctx := context.Background()
+	before := db.Revision()
+
+	p := TopicPermission{User: "guest", Vhost: "/", Exchange: "amq.topic", Write: "^a", Read: "^b"}
+	rev, err := client.PutTopicPermission(ctx, p)
+	require.NoError(t, err)
+	assert.Equal(t, before+1, rev)
+	changes, err := client.Changes(ctx, before)
+	require.NoError(t, err)
+	require.Len(t, changes, 1)
+	assert.Equal(t, KindTopicPermission, changes[0].Kind)
+	assert.Equal(t, &p, changes[0].TopicPermission)
+	snap, err := client.Snapshot(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []TopicPermission{p}, snap.TopicPermissions)
+
+	_, err = client.PutTopicPermission(ctx, TopicPermission{User: "guest", Vhost: "/", Exchange: "x", Write: "(", Read: ""})
+	requireCode(t, err, CodePreconditionFailed, "PRECONDITION_FAILED - invalid regular expression '('")
+	_, err = client.DeleteTopicPermissions(ctx, "guest", "/")
+	require.NoError(t, err)
+	_, err = client.DeleteTopicPermissions(ctx, "guest", "/")
+	requireCode(t, err, CodeNotFound, "NOT_FOUND - no topic permission for user 'guest' in vhost '/'")
 }
