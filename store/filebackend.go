@@ -119,6 +119,7 @@ func (l *fileLog) compact(n *namespace, force bool) error {
 		if g.durable {
 			s.putGroup(g)
 			s.putCheckpoint(g, l.mu.end)
+			s.putGroupReturns(g)
 		}
 	}
 	for t, end := range n.mu.dropped {

@@ -38,6 +38,8 @@ type inflight struct {
 	dead            bool  // given up, waiting in the group's dead list
 	level           uint8 // priority level in a priority group
 	prio            uint8 // the record's priority
+
+	returns uint32 // times returned, with CountReturns (deliverycount.go)
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -69,6 +71,7 @@ type group struct {
 	lim             limits
 	maxPrio         uint8 // x-max-priority, 0 for none
 	prio            *prioState
+	dc              returnCounts // deliverycount.go
 }
 
 const maxEndedBindings = 64
@@ -115,6 +118,7 @@ func (n *namespace) EnsureGroup(id GroupID, cfg GroupConfig) error {
 		}
 		g = n.mu.groups[id]
 	}
+	g.dc.configure(cfg)
 	n.checkHeadLocked(g)
 	if g.lim.set() {
 		return n.dropHeadLocked(g)

@@ -105,7 +105,7 @@ func (n *namespace) armLocked(at time.Time) {
 
 func (n *namespace) onTimer() {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlockFire() // a return past a delivery limit may dead-letter
 	n.mu.timerAt = time.Time{}
 	n.expireLocked(n.now())
 	if h := n.mu.deadlines; h.Len() > 0 {
@@ -160,7 +160,7 @@ func (n *namespace) Extend(who OwnerID, lease time.Duration) error {
 // Release implements Namespace.
 func (n *namespace) Release(who OwnerID) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlockFire() // a return past a delivery limit may dead-letter
 	if err := n.checkLocked(); err != nil {
 		return err
 	}

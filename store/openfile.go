@@ -325,6 +325,7 @@ func (n *namespace) restoreGroups(rs *recState, compile func([]byte) (Filter, er
 			g.skip.spans = g.skip.spans[1:]
 		}
 		g.redeliverBelow = min(rg.mark, end)
+		g.dc.restore(rg.returns, g)
 		g.markSave = rg.mark
 		if rg.prio != nil {
 			if err := n.restorePrioLocked(g, rg, end); err != nil {

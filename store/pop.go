@@ -142,6 +142,9 @@ func (n *namespace) takeLiveLocked(g *group, e *entry, picked []pick, now int64)
 func (n *namespace) takeLocked(g *group, e *entry) pick {
 	in := &inflight{pos: e.pos, size: e.size, bodyLen: e.bodyLen, topic: e.topic, gen: 1,
 		persistent: e.flags&FlagPersistent != 0, expires: g.ttl.deadline(e), level: g.levelOf(e), prio: e.priority}
+	if g.dc.restored != nil {
+		in.returns = g.dc.take(e.pos)
+	}
 	g.pending[e.pos] = in
 	return pick{in, e.pos < g.redeliverBelow}
 }
@@ -251,6 +254,7 @@ func (n *namespace) readPickedLocked(g *group, picked []pick) ([]Delivery, []pic
 			d.Receipt = receiptOf(p.in.pos, p.in.gen)
 			d.Position = p.in.pos
 			d.Redelivered = p.redelivered
+			d.Returns = p.in.returns
 			picked[len(out)] = p // len(out) <= i
 			out = append(out, d)
 		}
@@ -272,6 +276,9 @@ func (n *namespace) dropCorruptLocked(g *group, in *inflight, err error) error {
 }
 
 func (n *namespace) requeueLocked(g *group, in *inflight) {
+	if n.returnedLocked(g, in) {
+		return // given up at its delivery limit
+	}
 	in.requeued = true
 	g.requeue.push(in.pos, in.level)
 	g.stats.Unacked--

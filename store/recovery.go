@@ -35,6 +35,8 @@ type recGroup struct {
 	owed, owedBytes uint64
 	counted         bool
 	prio            *recPrio // the last checkpoint's levels (priostate.go)
+
+	returns map[Position]uint32 // return counts (deliverycount.go)
 }
 
 func newRecState() *recState {
@@ -57,6 +59,8 @@ func (rs *recState) apply(typ byte, r *reader) error {
 		}
 	case stCheckpoint, stPrioCheckpoint:
 		rs.applyCheckpoint(typ, r)
+	case stReturns:
+		rs.applyReturns(r)
 	case stMark:
 		if g := rs.groups[GroupID(r.u64())]; g != nil {
 			g.mark = max(g.mark, Position(r.u64()))

@@ -23,6 +23,7 @@ const (
 	stSnapEnd    byte = 8 // the snapshot at the head of a generation is complete
 	// 9 is stPrioCheckpoint, a priority group's checkpoint (priostate.go).
 	stDurable byte = 10 // the commit log was fdatasynced up to a position
+	// 11 is stReturns, return counts (deliverycount.go).
 )
 
 // maxStateGen is the size past which the state log is rewritten as a new

@@ -124,6 +124,15 @@ type GroupConfig struct {
 	// when the group becomes a priority group; later changes are ignored,
 	// as RabbitMQ fixes x-max-priority at declaration.
 	MaxPriority uint8
+	// CountReturns makes the group count, per message, how often it was
+	// returned (Nack with requeue, Release) and persist the counts, so
+	// that Delivery.Returns survives a restart (quorum queues'
+	// x-delivery-count). DeliveryLimit, when HasDeliveryLimit, gives a
+	// counted message up (reason DeadDeliveryLimit) instead of requeuing
+	// it once its count passes the limit (x-delivery-limit).
+	CountReturns     bool
+	DeliveryLimit    int64
+	HasDeliveryLimit bool
 	// OnDead, when set, is called whenever dead letters became available
 	// to TakeDead. It runs on a store goroutine after the store's locks
 	// are released and must not block. It is not persisted.
@@ -153,9 +162,10 @@ type DeadReason uint8
 
 // Dead-letter reasons.
 const (
-	DeadRejected DeadReason = iota + 1 // Nack without requeue
-	DeadExpired                        // its deadline passed at the head
-	DeadMaxLen                         // dropped from the head by a length limit
+	DeadRejected      DeadReason = iota + 1 // Nack without requeue
+	DeadExpired                             // its deadline passed at the head
+	DeadMaxLen                              // dropped from the head by a length limit
+	DeadDeliveryLimit                       // returned more often than GroupConfig.DeliveryLimit
 )
 
 // String returns the reason as RabbitMQ names it in x-death.
@@ -167,6 +177,8 @@ func (r DeadReason) String() string {
 		return "expired"
 	case DeadMaxLen:
 		return "maxlen"
+	case DeadDeliveryLimit:
+		return "delivery_limit"
 	}
 	return "unknown"
 }
@@ -186,7 +198,10 @@ type Delivery struct {
 	Receipt     Receipt
 	Position    Position
 	Redelivered bool
-	Message     Message
+	// Returns is how often the message was returned to its group before
+	// this delivery; counted only with GroupConfig.CountReturns.
+	Returns uint32
+	Message Message
 }
 
 // GroupStats are exact counts kept without scanning.
