@@ -18,19 +18,22 @@ import (
 
 // diskAlarm raises and clears the broker's disk alarm while it runs:
 // RabbitMQ through rabbitmqctl set_disk_free_limit; a spawned Warren by
-// starting it with a free-space limit half a gigabyte under what is free,
-// then taking (raise) and giving back (clear) a gigabyte of its file
-// system with a preallocated ballast file, which its disk monitor sees
-// within a second.
+// starting it with a free-space limit some gigabytes under what is free,
+// then taking (raise) and giving back (clear) enough of its file system to
+// go well under the limit with a preallocated ballast file, which its disk
+// monitor sees within a second.
 type diskAlarm struct {
 	raise, clear func()
 }
 
-// ballastSize and ballastMargin: the alarm is robust to other writers on
-// the same file system moving less than the margin during the test.
+// headroom and depth make the alarm robust to other writers on the same
+// file system (go test runs the store's tests beside these, and they
+// create and delete segments by the gigabyte): before raise, they would
+// have to fill headroom to raise the alarm early; after it, to free depth
+// to clear it early. fallocate makes the ballast cost no writes.
 const (
-	ballastSize   = 1 << 30
-	ballastMargin = ballastSize / 2
+	alarmHeadroom = 2 << 30
+	alarmDepth    = 4 << 30
 )
 
 func startBrokerWithDiskAlarm(t *testing.T) (*broker, diskAlarm) {
@@ -41,24 +44,34 @@ func startBrokerWithDiskAlarm(t *testing.T) (*broker, diskAlarm) {
 	b := &broker{t: t, amqpAddr: freeAddr(t), httpAddr: freeAddr(t), dataDir: t.TempDir()}
 	b.URL = "amqp://guest:guest@" + b.amqpAddr + "/"
 	b.HTTP = "http://" + b.httpAddr
-	var st unix.Statfs_t
-	require.NoError(t, unix.Statfs(b.dataDir, &st))
-	free := st.Bavail * uint64(st.Bsize)
-	require.Greater(t, free, uint64(2*ballastSize), "not enough free disk for the alarm test")
-	limit := free - ballastMargin
+	free := diskFreeBytes(t, b.dataDir)
+	require.Greater(t, free, uint64(2*(alarmHeadroom+alarmDepth)), "not enough free disk for the alarm test")
+	limit := free - alarmHeadroom
 	b.start("--disk-free-limit", strconv.FormatUint(limit, 10))
 	t.Cleanup(b.stop)
 	ballast := filepath.Join(t.TempDir(), "ballast")
 	alarm := diskAlarm{
 		raise: func() {
+			// Sized at raise time, so that free space ends alarmDepth
+			// under the limit whatever others did meanwhile.
+			size := int64(diskFreeBytes(t, b.dataDir)-limit) + alarmDepth
 			f, err := os.Create(ballast)
 			require.NoError(t, err)
 			defer f.Close()
-			require.NoError(t, unix.Fallocate(int(f.Fd()), 0, 0, ballastSize))
+			require.NoError(t, unix.Fallocate(int(f.Fd()), 0, 0, size))
 		},
 		clear: func() { require.NoError(t, os.Remove(ballast)) },
 	}
 	return b, alarm
+}
+
+// diskFreeBytes is the space available to unprivileged users on dir's file
+// system, as Warren's disk monitor reads it.
+func diskFreeBytes(t *testing.T, dir string) uint64 {
+	t.Helper()
+	var st unix.Statfs_t
+	require.NoError(t, unix.Statfs(dir, &st))
+	return st.Bavail * uint64(st.Bsize)
 }
 
 // rabbitDiskAlarm drives the external broker's disk alarm with
