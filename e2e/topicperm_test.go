@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -271,4 +273,61 @@ func sortedJSON(t *testing.T, list []byte, key string) string {
 	out, err := json.Marshal(items)
 	require.NoError(t, err)
 	return string(out)
+}
+
+// TestTopicPermissionsOnAPIBindings: the admin API applies the caller's
+// topic read permission to bindings it creates or deletes (401 "Access
+// refused.").
+func TestTopicPermissionsOnAPIBindings(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	f := newTopicFixture(t, b)
+	status, out := api(t, b, http.MethodPut, "/api/users/"+url.PathEscape(f.user),
+		map[string]any{"password": userPassword, "tags": "management"})
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	vq := url.PathEscape(f.vhost) + "/e/tx/q/tq"
+	status, out = api(t, b, http.MethodPost, "/api/bindings/"+vq, map[string]any{"routing_key": "b.x"})
+	require.Equal(t, http.StatusCreated, status, "guest has no topic permission: %s", out)
+	tests := []struct {
+		name, method, path string
+		body               any
+		wantStatus         int
+	}{
+		{"bind refused", http.MethodPost, "/api/bindings/" + vq, map[string]any{"routing_key": "b.y"}, http.StatusUnauthorized},
+		{"bind allowed", http.MethodPost, "/api/bindings/" + vq, map[string]any{"routing_key": "a.y"}, http.StatusCreated},
+		{"not a topic exchange", http.MethodPost, "/api/bindings/" + url.PathEscape(f.vhost) + "/e/dx/q/tq", map[string]any{"routing_key": "b.y"}, http.StatusCreated},
+		{"unbind refused", http.MethodDelete, "/api/bindings/" + vq + "/b.x", nil, http.StatusUnauthorized},
+		{"unbind allowed", http.MethodDelete, "/api/bindings/" + vq + "/a.y", nil, http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := apiBodyAs(t, b, f.user, tt.method, tt.path, tt.body)
+			assert.Equal(t, tt.wantStatus, status, "%s", out)
+			if tt.wantStatus == http.StatusUnauthorized {
+				assert.JSONEq(t, `{"error":"not_authorised","reason":"Access refused."}`, string(out))
+			}
+		})
+	}
+}
+
+// apiBodyAs is apiAs with a JSON body.
+func apiBodyAs(t *testing.T, b *broker, user, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		in = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, b.HTTP+path, in)
+	require.NoError(t, err)
+	req.SetBasicAuth(user, userPassword)
+	req.Header.Set("Content-Type", "application/json")
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
 }

@@ -414,6 +414,9 @@ func (a *api) postBinding(rq *request) error {
 	if err := rq.needBind(vhost, source, dest); err != nil {
 		return err
 	}
+	if err := rq.needTopicRead(vhost, source, body.RoutingKey); err != nil {
+		return err
+	}
 	b := Binding{Vhost: vhost, Source: source, Destination: dest, DestinationType: destType,
 		RoutingKey: body.RoutingKey, Arguments: argsFromJSON(body.Arguments)}
 	if _, err := a.svc.Bind(rq.r.Context(), b); err != nil {
@@ -472,6 +475,9 @@ func (a *api) deleteBinding(rq *request) error {
 		return err
 	}
 	if err := rq.needBind(b.Vhost, b.Source, b.Destination); err != nil {
+		return err
+	}
+	if err := rq.needTopicRead(b.Vhost, b.Source, b.RoutingKey); err != nil {
 		return err
 	}
 	if _, err := a.svc.Unbind(rq.r.Context(), *b); err != nil {

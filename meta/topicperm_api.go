@@ -144,6 +144,31 @@ func (a *api) deleteTopicPermissions(rq *request) error {
 	return rq.noContent()
 }
 
+// needTopicRead refuses, as RabbitMQ's API does (401 "Access refused."),
+// a binding from or unbinding of a topic exchange whose key the caller's
+// topic permission on it does not let it read.
+func (rq *request) needTopicRead(vhost, source, key string) error {
+	var topic bool
+	for i := range rq.snap.Exchanges {
+		if x := &rq.snap.Exchanges[i]; x.Vhost == vhost && x.Name == source {
+			topic = x.Type == "topic"
+			break
+		}
+	}
+	if !topic {
+		return nil
+	}
+	for _, p := range rq.snap.TopicPermissions {
+		if p.Vhost == vhost && p.User == rq.user.Name && p.Exchange == source {
+			if !CompileTopicPermission(p).Allows(AccessRead, key) {
+				return errNotAuthorised("Access refused.")
+			}
+			break
+		}
+	}
+	return nil
+}
+
 // reasonError is an admin API error whose reason is an Erlang term
 // rendered as JSON rather than a string, as RabbitMQ answers
 // {"error":"bad_request","reason":["invalid_regexp","(",[[…],1]]}. A meta

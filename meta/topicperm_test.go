@@ -268,3 +268,35 @@ func TestTopicPermissionClient(t *testing.T) {
 	_, err = client.DeleteTopicPermissions(ctx, "guest", "/")
 	requireCode(t, err, CodeNotFound, "NOT_FOUND - no topic permission for user 'guest' in vhost '/'")
 }
+
+// TestTopicPermissionAPIBindings: the admin API applies the caller's topic
+// read permission to bindings from a topic exchange, as RabbitMQ's does.
+func TestTopicPermissionAPIBindings(t *testing.T) {
+	db, srv := newTestAPI(t)
+	ctx := context.Background()
+	for _, x := range []string{"amq.topic", "amq.direct"} {
+		_, err := db.PutTopicPermission(ctx, TopicPermission{User: "mgmt", Vhost: "/", Exchange: x, Write: ".*", Read: `^a\.`})
+		require.NoError(t, err)
+	}
+	status, body := do(t, srv, "POST", "/api/bindings/%2F/e/amq.topic/q/q", "guest", `{"routing_key":"b.x"}`)
+	require.Equal(t, 201, status, body)
+	tests := []struct {
+		name, method, path, body string
+		wantStatus               int
+	}{
+		{"bind refused", "POST", "/api/bindings/%2F/e/amq.topic/q/q", `{"routing_key":"b.y"}`, 401},
+		{"bind allowed", "POST", "/api/bindings/%2F/e/amq.topic/q/q", `{"routing_key":"a.y"}`, 201},
+		{"not a topic exchange", "POST", "/api/bindings/%2F/e/amq.direct/q/q", `{"routing_key":"b.y"}`, 201},
+		{"unbind refused", "DELETE", "/api/bindings/%2F/e/amq.topic/q/q/b.x", "", 401},
+		{"unbind allowed", "DELETE", "/api/bindings/%2F/e/amq.topic/q/q/a.y", "", 204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := do(t, srv, tt.method, tt.path, "mgmt", tt.body)
+			assert.Equal(t, tt.wantStatus, status, body)
+			if tt.wantStatus == 401 {
+				assert.JSONEq(t, `{"error":"not_authorised","reason":"Access refused."}`, body)
+			}
+		})
+	}
+}
