@@ -1,5 +1,6 @@
 // Package meta is MQ-Meta: the metadata service that holds vhosts, users,
-// permissions, exchanges, queues, bindings and policies, numbers every
+// permissions, topic permissions, exchanges, queues, bindings and
+// policies, numbers every
 // change with a global revision, and feeds the changes to proxies. It also
 // serves the RabbitMQ-compatible admin HTTP API.
 //
@@ -10,8 +11,8 @@
 //
 // *DB keeps the whole metadata in memory and persists its durable part in
 // one bbolt file. Durable exchanges, durable non-exclusive queues, bindings
-// whose two ends are durable, and every vhost, user, permission and policy
-// are in bbolt; transient and exclusive objects live in memory only and are
+// whose two ends are durable, and every vhost, user, permission, topic
+// permission and policy are in bbolt; transient and exclusive objects live in memory only and are
 // gone after a restart, as in RabbitMQ. Writers are serialized; a write
 // changes memory step by step (each step with an undo and a redo) and
 // collects the bbolt operations of its durable steps. If it has none, it

@@ -60,7 +60,10 @@
 // Permissions (configure, write, read regular expressions per user and
 // vhost) come from the same change feed, compiled once by
 // meta.CompilePermission, and are checked where RabbitMQ checks them, with
-// its texts, before the object is looked up. tx.select keeps a channel's
+// its texts, before the object is looked up. Topic permissions (write
+// and read patterns over the routing keys of one topic exchange) follow
+// the same feed into a per-user set that a channel caches until it
+// changes (access.go). tx.select keeps a channel's
 // publishes and acks until tx.commit (an ack reserves its deliveries at
 // once, as RabbitMQ); commit-ok is sent from the store's flusher once the
 // persistent messages are durable, and any other method of the channel
