@@ -1,8 +1,8 @@
 // Package meta is MQ-Meta: the metadata service that holds vhosts, users,
 // permissions, topic permissions, exchanges, queues, bindings and
-// policies, numbers every
-// change with a global revision, and feeds the changes to proxies. It also
-// serves the RabbitMQ-compatible admin HTTP API.
+// policies, numbers every change with a global revision, and feeds the
+// changes to proxies. It also serves the RabbitMQ-compatible admin HTTP
+// API.
 //
 // meta reaches live AMQP sessions only through the Sessions interface, which
 // package proxy implements; meta never imports proxy.
@@ -12,8 +12,8 @@
 // *DB keeps the whole metadata in memory and persists its durable part in
 // one bbolt file. Durable exchanges, durable non-exclusive queues, bindings
 // whose two ends are durable, and every vhost, user, permission, topic
-// permission and policy are in bbolt; transient and exclusive objects live in memory only and are
-// gone after a restart, as in RabbitMQ. Writers are serialized; a write
+// permission and policy are in bbolt; transient and exclusive objects
+// live in memory only and are gone after a restart, as in RabbitMQ. Writers are serialized; a write
 // changes memory step by step (each step with an undo and a redo) and
 // collects the bbolt operations of its durable steps. If it has none, it
 // is published at once. Otherwise memory is rolled back, the operations are
