@@ -12,18 +12,19 @@
 // *DB keeps the whole metadata in memory and persists its durable part in
 // one bbolt file. Durable exchanges, durable non-exclusive queues, bindings
 // whose two ends are durable, and every vhost, user, permission, topic
-// permission and policy are in bbolt; transient and exclusive objects
-// live in memory only and are gone after a restart, as in RabbitMQ. Writers are serialized; a write
-// changes memory step by step (each step with an undo and a redo) and
-// collects the bbolt operations of its durable steps. If it has none, it
-// is published at once. Otherwise memory is rolled back, the operations are
-// committed in ONE bbolt transaction (fsync) while readers keep seeing the
-// committed state, and the steps are redone and published. A validation
-// error or a failed commit leaves nothing behind. An admin API request, a
-// declare, a cascade (delete queue → its bindings → an auto-delete exchange
-// left without bindings) and a whole definitions import are each one write.
-// Redeclares, passive declares, repeated binds and deletes of missing
-// objects are answered under the read lock without becoming writes.
+// permission and policy are in bbolt; transient and exclusive objects live
+// in memory only and are gone after a restart, as in RabbitMQ. Writers are
+// serialized; a write changes memory step by step (each step with an undo
+// and a redo) and collects the bbolt operations of its durable steps. If it
+// has none, it is published at once. Otherwise memory is rolled back, the
+// operations are committed in ONE bbolt transaction (fsync) while readers
+// keep seeing the committed state, and the steps are redone and published. A
+// validation error or a failed commit leaves nothing behind. An admin API
+// request, a declare, a cascade (delete queue → its bindings → an
+// auto-delete exchange left without bindings) and a whole definitions import
+// are each one write. Redeclares, passive declares, repeated binds and
+// deletes of missing objects are answered under the read lock without
+// becoming writes.
 //
 // # Revisions and ids
 //
