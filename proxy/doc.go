@@ -35,9 +35,10 @@
 //
 // # Locks
 //
-// Order: Server.mu, registry.mu, conn.mu; topology.mu is taken alone. None
-// of them is held while calling the store or meta, except that the topology
-// follower holds nothing while it runs EnsureGroup/DropGroup.
+// Order: Server.mu, registry.mu, conn.mu; topology.mu is taken alone but
+// for statsBook.mu, which it may hold (statsBook.mu comes before Server.mu).
+// None of them is held while calling the store or meta, except that the
+// topology follower holds nothing while it runs EnsureGroup/DropGroup.
 //
 // # Topology and routing
 //
@@ -80,6 +81,14 @@
 // basic.qos prefetch_size>0 answer 540 NOT_IMPLEMENTED.
 // connection.update-secret gets update-secret-ok and changes nothing, as
 // RabbitMQ has it for its internal users.
+//
+// # Statistics
+//
+// stats.go keeps RabbitMQ's message_stats counters for the admin API:
+// atomic counters per channel, per connection and per queue and exchange
+// (shared by all channels, so they outlive them), added to on the hot
+// path without locks or allocation and summed when meta asks through
+// meta.Sessions.MessageStats.
 //
 // # Errors
 //
