@@ -36,7 +36,8 @@
 // # Locks
 //
 // Order: Server.mu, registry.mu, conn.mu; topology.mu is taken alone but
-// for statsBook.mu, which it may hold (statsBook.mu comes before Server.mu).
+// for statsBook.mu, which it may hold (statsBook.mu comes before conn.mu
+// and is never held while taking Server.mu).
 // None of them is held while calling the store or meta, except that the
 // topology follower holds nothing while it runs EnsureGroup/DropGroup.
 //

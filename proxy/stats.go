@@ -24,7 +24,9 @@ import (
 // snapshot counts a channel either live or in its vhost's totals, never
 // both.
 //
-// Lock order: topology.mu, statsBook.mu, Server.mu, conn.mu.
+// Lock order: Server.mu, topology.mu, statsBook.mu, conn.mu (Start loads
+// the topology under Server.mu; MessageStats lists the connections before
+// it takes statsBook.mu).
 
 // cacheLinePad keeps counters written by different goroutines apart.
 type cacheLinePad [64]byte
@@ -226,6 +228,7 @@ func (s *Server) MessageStats() meta.StatsSnapshot {
 		Exchanges:   map[meta.ObjectName]meta.MessageStats{},
 		Vhosts:      map[string]meta.MessageStats{},
 	}
+	conns := s.connections() // before statsBook.mu: Start holds Server.mu while topology hands out counters
 	b := s.stats
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -239,7 +242,7 @@ func (s *Server) MessageStats() meta.StatsSnapshot {
 	for v, r := range b.mu.retired {
 		out.Vhosts[v] = *r
 	}
-	for _, c := range s.connections() {
+	for _, c := range conns {
 		s.connMessageStats(c, &out)
 	}
 	return out
