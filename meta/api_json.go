@@ -206,6 +206,7 @@ func queueJSON(q *Queue, stats QueueStats, policy *Policy) map[string]any {
 	if q.Exclusive {
 		out["owner_pid_details"] = map[string]any{"name": q.Owner}
 	}
+	quorumJSON(q, out)
 	return out
 }
 

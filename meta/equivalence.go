@@ -1,6 +1,10 @@
 package meta
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // queueEquivalenceArgs are the queue arguments RabbitMQ 3.10 compares on
 // redeclare; other arguments may differ freely.
@@ -97,16 +101,50 @@ func describe(v any, ok bool) string {
 	return fmt.Sprintf("the value '%s' of type '%s'", formatValue(v), typeName(v))
 }
 
-// Queue arguments RabbitMQ checks at declare, by their rule.
+// Queue arguments RabbitMQ checks at declare, by their rule. Quorum
+// queues take any x-delivery-limit (RabbitMQ 3.10 checks none); classic
+// queues refuse it (unsupportedArgs).
 var (
-	nonNegativeIntArgs = []string{"x-message-ttl", "x-max-length", "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes", "x-delivery-limit"}
-	positiveIntArgs    = []string{"x-expires"}
+	nonNegativeIntArgs = []string{"x-message-ttl", "x-max-length", "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes"}
+	positiveIntArgs    = []string{"x-expires", "x-quorum-initial-group-size"}
 	queueTypes         = map[string]bool{"classic": true, "quorum": true, "stream": true}
 )
 
-// validateQueueArgs checks argument types and values of a new queue, with
-// RabbitMQ's texts.
+// unsupportedArgs are the declare arguments a queue type refuses, as
+// RabbitMQ 3.10 lists them per type (streams are not built: they keep
+// the classic behaviour, refusing nothing).
+var unsupportedArgs = map[string][]string{
+	"classic": {"x-delivery-limit", "x-dead-letter-strategy", "x-max-age", "x-quorum-initial-group-size",
+		"x-initial-cluster-size", "x-queue-leader-locator", "x-stream-max-segment-size-bytes",
+		"x-max-in-memory-length", "x-max-in-memory-bytes"},
+	"quorum": {"x-max-priority", "x-queue-mode", "x-queue-master-locator", "x-queue-version", "x-max-age",
+		"x-stream-max-segment-size-bytes", "x-initial-cluster-size"},
+}
+
+// validateQueueArgs checks a new queue as RabbitMQ 3.10 does, in its
+// order and with its texts: the queue type; a server-named quorum queue;
+// the types and values of the arguments the type supports; the arguments
+// it does not; the properties a quorum queue cannot have.
 func validateQueueArgs(q *Queue) error {
+	if err := checkQueueType(q); err != nil {
+		return err
+	}
+	typ := queueType(q)
+	if typ == "quorum" && strings.HasPrefix(q.Name, "amq.gen-") {
+		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue")
+	}
+	if err := validateArgValues(q, unsupportedArgs[typ]); err != nil {
+		return err
+	}
+	if err := checkSupported(q, typ); err != nil {
+		return err
+	}
+	return validateQueueType(q)
+}
+
+// validateArgValues checks the types and values of the arguments, but
+// for those in skip.
+func validateArgValues(q *Queue, skip []string) error {
 	bad := func(k, reason string) error {
 		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - invalid arg '%s' for queue '%s' in vhost '%s': %s", k, q.Name, q.Vhost, reason)
 	}
@@ -116,7 +154,7 @@ func validateQueueArgs(q *Queue) error {
 	}{{nonNegativeIntArgs, 0}, {positiveIntArgs, 1}} {
 		for _, k := range rule.keys {
 			v, ok := q.Arguments[k]
-			if !ok {
+			if !ok || slices.Contains(skip, k) {
 				continue
 			}
 			n, isInt := integer(v)
@@ -130,7 +168,7 @@ func validateQueueArgs(q *Queue) error {
 			}
 		}
 	}
-	if v, ok := q.Arguments["x-max-priority"]; ok {
+	if v, ok := q.Arguments["x-max-priority"]; ok && !slices.Contains(skip, "x-max-priority") {
 		n, isInt := integer(v)
 		switch {
 		case !isInt:
@@ -149,7 +187,32 @@ func validateQueueArgs(q *Queue) error {
 			return err
 		}
 	}
-	return validateQueueType(q)
+	if v, ok := q.Arguments["x-dead-letter-strategy"]; ok && !slices.Contains(skip, "x-dead-letter-strategy") {
+		switch s, isStr := v.(string); {
+		case !isStr:
+			return bad("x-dead-letter-strategy", fmt.Sprintf("{unacceptable_type,%s}", typeName(v)))
+		case s != "at-most-once" && s != "at-least-once":
+			return bad("x-dead-letter-strategy", "invalid_dlx_strategy")
+		}
+	}
+	return nil
+}
+
+// checkSupported refuses the first argument (in name order) the queue's
+// type does not take.
+func checkSupported(q *Queue, typ string) error {
+	var refused []string
+	for _, k := range unsupportedArgs[typ] {
+		if _, ok := q.Arguments[k]; ok {
+			refused = append(refused, k)
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	slices.Sort(refused)
+	return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - invalid arg '%s' for queue '%s' in vhost '%s' of queue type rabbit_%s_queue",
+		refused[0], q.Name, q.Vhost, typ)
 }
 
 var overflowModes = map[string]bool{"drop-head": true, "reject-publish": true, "reject-publish-dlx": true}
@@ -178,17 +241,23 @@ func CheckExclusive(q *Queue, owner string) error {
 	return nil
 }
 
-func validateQueueType(q *Queue) error {
+// checkQueueType refuses an unknown x-queue-type.
+func checkQueueType(q *Queue) error {
 	v, ok := q.Arguments["x-queue-type"]
 	if !ok {
 		return nil
 	}
-	t, _ := v.(string)
-	if !queueTypes[t] {
+	if t, _ := v.(string); !queueTypes[t] {
 		return Errorf(CodePreconditionFailed, "PRECONDITION_FAILED - invalid arg 'x-queue-type' for queue '%s' in vhost '%s': %q",
 			q.Name, q.Vhost, fmt.Sprintf("unsupported queue type '%s'", formatValue(v)))
 	}
-	if t == "classic" {
+	return nil
+}
+
+// validateQueueType refuses the properties a quorum queue or stream cannot
+// have.
+func validateQueueType(q *Queue) error {
+	if queueType(q) == "classic" {
 		return nil
 	}
 	invalid := func(prop string) error {
