@@ -161,8 +161,25 @@ func (rq *request) findExchange() (*Exchange, error) {
 	return findNamed(rq, rq.snap.Exchanges, func(x *Exchange) (string, string) { return x.Vhost, x.Name })
 }
 
+// defaultExchange is the default exchange ("") of the request's vhost.
+func (rq *request) defaultExchange() (*Exchange, error) {
+	vhost, err := rq.vhost()
+	if err != nil {
+		return nil, errNotFound()
+	}
+	for i := range rq.snap.Exchanges {
+		if x := &rq.snap.Exchanges[i]; x.Vhost == vhost && x.Name == "" {
+			return x, nil
+		}
+	}
+	return nil, errNotFound()
+}
+
 func (a *api) getExchange(rq *request) error {
 	x, err := rq.findExchange()
+	if err != nil && rq.path("name") == "amq.default" {
+		x, err = rq.defaultExchange() // the management UI's link to "", as RabbitMQ answers it
+	}
 	if err != nil {
 		return err
 	}

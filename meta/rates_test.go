@@ -207,3 +207,15 @@ func TestAPIOverviewWithoutTraffic(t *testing.T) {
 	assert.NotContains(t, vh, "message_stats")
 	assert.NotContains(t, vh, "recv_oct")
 }
+
+// TestAPIDefaultExchangeByName: /api/exchanges/{vhost}/amq.default is the
+// default exchange, with its counts, as RabbitMQ answers it.
+func TestAPIDefaultExchangeByName(t *testing.T) {
+	src := &countingSessions{fakeSessions: fakeSessions{stats: map[string]QueueStats{}}}
+	src.snap = StatsSnapshot{Exchanges: map[ObjectName]MessageStats{{"/", ""}: {PublishIn: 3, PublishOut: 3}}}
+	srv, _ := statsAPI(t, src)
+	var x map[string]any
+	getJSON(t, srv, "/api/exchanges/%2F/amq.default", &x)
+	assert.Equal(t, "", x["name"])
+	assert.Equal(t, 3.0, x["message_stats"].(map[string]any)["publish_in"])
+}
