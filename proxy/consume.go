@@ -75,6 +75,9 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.checkGlobalQos(q, m); err != nil {
+		return err
+	}
 	tag := m.ConsumerTag
 	if tag == "" {
 		tag = randomName("amq.ctag-")
@@ -229,6 +232,7 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 		return nil
 	}
 	st, _ := c.ns.Stats(g)
+	stampDeliveryCounts(ds, isQuorum(q.Arguments))
 	d := &ds[0]
 	c.mu.Lock()
 	if ch.released {

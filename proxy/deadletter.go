@@ -10,7 +10,9 @@ import (
 )
 
 // deadLetterer republishes what a queue's store group gave up (expired at
-// the head, rejected without requeue) to the queue's
+// the head, rejected without requeue, dropped by a length limit, returned
+// past a quorum queue's x-delivery-limit: reasons expired, rejected,
+// maxlen, delivery_limit) to the queue's
 // x-dead-letter-exchange, with the x-death header RabbitMQ 3.10 writes:
 //
 //	x-death: array of tables, newest first, one per (queue, reason):

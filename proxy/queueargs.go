@@ -33,6 +33,7 @@ func (t *topology) groupArgs(vs *vhostState, qs *queueState, cfg *store.GroupCon
 	case "reject-publish-dlx":
 		cfg.Overflow = store.OverflowRejectPublishDLX
 	}
+	quorumArgs(qs.q, args, vs.policyFor(qs.q.Name), cfg)
 	if _, ok := args["x-dead-letter-exchange"].(string); ok {
 		if qs.dl == nil {
 			qs.dl = &deadLetterer{t: t, vhost: vs.name, queue: qs.q.Name, id: qs.q.ID, ns: vs.ns}

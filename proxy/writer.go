@@ -296,6 +296,7 @@ func (k *consumer) creditLocked() int {
 // consumer went away meanwhile.
 func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 	k, ch := w.k, w.k.ch
+	stampDeliveryCounts(ds, false) // quorum.go
 	c.mu.Lock()
 	if !k.noAck {
 		k.inFlight -= w.max - len(ds)

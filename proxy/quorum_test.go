@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/meta"
+	"github.com/warren-mq/warren/store"
+)
+
+// TestStampDeliveryCounts: x-delivery-count (a long) goes into the headers
+// of returned deliveries, and of every delivery when always; the other
+// properties and headers stay; a first consumer delivery is untouched.
+func TestStampDeliveryCounts(t *testing.T) {
+	withHeaders, err := (&amqpwire.Properties{ContentType: "text/plain", DeliveryMode: 2, Headers: amqpwire.Table{"h": "v"}}).Append(nil)
+	require.NoError(t, err)
+	bare, err := (&amqpwire.Properties{MessageID: "m1"}).Append(nil)
+	require.NoError(t, err)
+	tests := []struct {
+		name        string
+		props       []byte
+		returns     uint32
+		always      bool
+		wantHeaders amqpwire.Table // nil: properties unchanged
+	}{
+		{name: "first consumer delivery", props: withHeaders, returns: 0},
+		{name: "returned once", props: withHeaders, returns: 1, wantHeaders: amqpwire.Table{"h": "v", "x-delivery-count": int64(1)}},
+		{name: "no headers before", props: bare, returns: 7, wantHeaders: amqpwire.Table{"x-delivery-count": int64(7)}},
+		{name: "get, first delivery", props: bare, returns: 0, always: true, wantHeaders: amqpwire.Table{"x-delivery-count": int64(0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds := []store.Delivery{{Returns: tt.returns, Message: store.Message{Properties: tt.props}}}
+			stampDeliveryCounts(ds, tt.always)
+			if tt.wantHeaders == nil {
+				assert.Equal(t, tt.props, ds[0].Message.Properties)
+				return
+			}
+			got, err := amqpwire.DecodeProperties(ds[0].Message.Properties)
+			require.NoError(t, err)
+			before, err := amqpwire.DecodeProperties(tt.props)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantHeaders, got.Headers)
+			got.Headers, before.Headers = nil, nil
+			assert.Equal(t, before, got, "the other properties are kept")
+		})
+	}
+}
+
+// TestQuorumArgs: a quorum queue's group counts returns; its delivery
+// limit is the lower of argument and policy, any integer, and none for a
+// value of another type; a classic queue's group counts nothing.
+func TestQuorumArgs(t *testing.T) {
+	policy := func(v any) *meta.Policy { return &meta.Policy{Definition: map[string]any{"delivery-limit": v}} }
+	tests := []struct {
+		name      string
+		queueType string
+		arg       any // nil: no argument
+		policy    *meta.Policy
+		wantCount bool
+		wantLimit int64
+		wantHas   bool
+	}{
+		{name: "classic", queueType: "classic", arg: int32(3)},
+		{name: "quorum without limit", queueType: "quorum", wantCount: true},
+		{name: "argument", queueType: "quorum", arg: int32(3), wantCount: true, wantLimit: 3, wantHas: true},
+		{name: "not an integer", queueType: "quorum", arg: "abc", wantCount: true},
+		{name: "negative", queueType: "quorum", arg: int64(-1), wantCount: true, wantLimit: -1, wantHas: true},
+		{name: "policy only", queueType: "quorum", policy: policy(float64(5)), wantCount: true, wantLimit: 5, wantHas: true},
+		{name: "policy lower", queueType: "quorum", arg: int32(3), policy: policy(float64(1)), wantCount: true, wantLimit: 1, wantHas: true},
+		{name: "argument lower", queueType: "quorum", arg: int32(3), policy: policy(float64(9)), wantCount: true, wantLimit: 3, wantHas: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := map[string]any{"x-queue-type": tt.queueType}
+			if tt.arg != nil {
+				args["x-delivery-limit"] = tt.arg
+			}
+			var cfg store.GroupConfig
+			quorumArgs(meta.Queue{Name: "q", Durable: true, Arguments: args}, args, tt.policy, &cfg)
+			assert.Equal(t, tt.wantCount, cfg.CountReturns)
+			assert.Equal(t, tt.wantHas, cfg.HasDeliveryLimit)
+			assert.Equal(t, tt.wantLimit, cfg.DeliveryLimit)
+		})
+	}
+}
