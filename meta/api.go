@@ -48,7 +48,7 @@ func NewAPI(svc Service, sessions Sessions, log *slog.Logger) http.Handler {
 
 func newAPI(svc Service, sessions Sessions, log *slog.Logger, limit int64) *api {
 	a := &api{svc: svc, sessions: sessions, log: log, mux: http.NewServeMux(), maxBody: limit, started: time.Now(),
-		rates: newSampler(statsInterval, time.Now)}
+		rates: newSampler(statsInterval, statsSpacing, time.Now)}
 	a.routes()
 	return a
 }

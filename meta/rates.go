@@ -13,12 +13,14 @@ import (
 //
 //	"x": 42, "x_details": {"rate": (count(last) - count(previous)) / seconds between them}
 //
-// Warren samples on demand: a request that finds the newest sample older
-// than the interval takes a new one from Sessions.MessageStats, so a
-// client polling every 5 s (the management UI) sees RabbitMQ's rates, and
-// one polling less often sees the mean rate since its previous poll. No
-// goroutine runs for it, and nothing is counted in meta: the proxies keep
-// the counters.
+// Warren samples on demand: a request takes a new sample from
+// Sessions.MessageStats unless the newest one is under a second old (so
+// counts lag at most a second), and reports the rate between that sample
+// and the newest one at least the interval (5 s) older, or the oldest it
+// kept: a client polling every few seconds (the management UI) sees rates
+// over about 5 s as from RabbitMQ, one polling less often the mean since
+// its previous poll. No goroutine runs for it, and nothing is counted in
+// meta: the proxies keep the counters.
 //
 // Counters come in RabbitMQ's groups, and a group is shown only when one
 // of its counters is not zero (a queue nobody published to has no
@@ -31,16 +33,23 @@ import (
 //	exchange: publish_in; exchange: publish_out
 //	connection (always), vhost: recv_oct send_oct
 
-// statsInterval is RabbitMQ's default collect_statistics_interval.
-const statsInterval = 5 * time.Second
+// statsInterval is RabbitMQ's default collect_statistics_interval: the
+// shortest window a rate is taken over once there are samples that old.
+// statsSpacing is the least time between two samples.
+const (
+	statsInterval = 5 * time.Second
+	statsSpacing  = time.Second
+)
 
-// sampler keeps the two newest samples of the sessions' counters.
+// sampler keeps the samples of the sessions' counters that the next rate
+// may need: the newest, and back to the newest one at least interval
+// older than it.
 type sampler struct {
-	interval time.Duration
-	now      func() time.Time
-	mu       struct {
+	interval, spacing time.Duration
+	now               func() time.Time
+	mu                struct {
 		sync.Mutex
-		prev, last statsSample
+		samples []statsSample // oldest first
 	}
 }
 
@@ -49,31 +58,46 @@ type statsSample struct {
 	stats StatsSnapshot
 }
 
-func newSampler(interval time.Duration, now func() time.Time) *sampler {
-	return &sampler{interval: interval, now: now}
+func newSampler(interval, spacing time.Duration, now func() time.Time) *sampler {
+	return &sampler{interval: interval, spacing: spacing, now: now}
 }
 
 // statsView is what one request renders: the newest sample and the rates
-// since the one before it.
+// since the base sample before it.
 type statsView struct {
 	last, prev *StatsSnapshot
 	seconds    float64 // between prev and last; 0 when there is no prev
 }
 
-// view returns the current view, sampling first when the newest sample is
-// older than the interval.
+// view returns the current view, sampling first unless the newest sample
+// is younger than the spacing.
 func (s *sampler) view(sessions Sessions) statsView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if s.mu.last.at.IsZero() || now.Sub(s.mu.last.at) >= s.interval {
-		s.mu.prev = s.mu.last
-		s.mu.last = statsSample{at: now, stats: sessions.MessageStats()}
+	n := len(s.mu.samples)
+	if n == 0 || now.Sub(s.mu.samples[n-1].at) >= s.spacing {
+		s.mu.samples = append(s.mu.samples, statsSample{at: now, stats: sessions.MessageStats()})
+		n++
 	}
-	v := statsView{last: &s.mu.last.stats}
-	if !s.mu.prev.at.IsZero() {
-		v.prev = &s.mu.prev.stats
-		v.seconds = s.mu.last.at.Sub(s.mu.prev.at).Seconds()
+	last := &s.mu.samples[n-1]
+	base := 0 // the newest sample at least interval older than last
+	for i := n - 2; i >= 0; i-- {
+		if last.at.Sub(s.mu.samples[i].at) >= s.interval {
+			base = i
+			break
+		}
+	}
+	if base > 0 {
+		s.mu.samples = append(s.mu.samples[:0], s.mu.samples[base:]...)
+		clear(s.mu.samples[n-base : n])
+		n -= base
+		last = &s.mu.samples[n-1]
+	}
+	v := statsView{last: &last.stats}
+	if n > 1 {
+		v.prev = &s.mu.samples[0].stats
+		v.seconds = last.at.Sub(s.mu.samples[0].at).Seconds()
 	}
 	return v
 }

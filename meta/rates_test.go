@@ -28,38 +28,37 @@ func queueSnap(publish uint64) StatsSnapshot {
 
 func TestSamplerRates(t *testing.T) {
 	now := time.Unix(1000, 0)
-	s := newSampler(5*time.Second, func() time.Time { return now })
-	src := &countingSessions{snap: queueSnap(10)}
-
-	p := s.view(src).queue("/", "q")
-	assert.Equal(t, uint64(10), p.now.Publish)
-	assert.Zero(t, p.rateOf(groupQueuePublish[0]), "one sample has no rate")
-
-	now = now.Add(2 * time.Second) // within the interval: no new sample
-	src.snap = queueSnap(20)
-	p = s.view(src).queue("/", "q")
-	assert.Equal(t, uint64(10), p.now.Publish)
-	assert.Equal(t, 1, src.calls)
-
-	now = now.Add(3 * time.Second) // 5 s after the first sample
-	p = s.view(src).queue("/", "q")
-	assert.Equal(t, uint64(20), p.now.Publish)
-	assert.InDelta(t, 2.0, p.rateOf(groupQueuePublish[0]), 1e-9, "10 messages in 5 s")
-
-	now = now.Add(10 * time.Second) // a slow poller sees the mean since its last poll
-	src.snap = queueSnap(50)
-	p = s.view(src).queue("/", "q")
-	assert.InDelta(t, 3.0, p.rateOf(groupQueuePublish[0]), 1e-9)
-
-	now = now.Add(5 * time.Second) // counts that went back (a vhost recreated) give 0, not a negative rate
-	src.snap = queueSnap(5)
-	p = s.view(src).queue("/", "q")
-	assert.Zero(t, p.rateOf(groupQueuePublish[0]))
+	s := newSampler(5*time.Second, time.Second, func() time.Time { return now })
+	src := &countingSessions{}
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		publish   uint64
+		wantCount uint64
+		wantRate  float64
+		wantKept  int
+	}{
+		{name: "one sample has no rate", publish: 10, wantCount: 10, wantKept: 1},
+		{name: "within the spacing: no new sample", advance: 500 * time.Millisecond, publish: 20, wantCount: 10, wantKept: 1},
+		{name: "a window shorter than the interval at first", advance: 1500 * time.Millisecond, publish: 20, wantCount: 20, wantRate: 5, wantKept: 2},
+		{name: "5 s after the first", advance: 3 * time.Second, publish: 30, wantCount: 30, wantRate: 4, wantKept: 3},
+		{name: "the base moves up, older samples go", advance: 5 * time.Second, publish: 80, wantCount: 80, wantRate: 10, wantKept: 2},
+		{name: "a slow poller gets the mean since its last poll", advance: 20 * time.Second, publish: 100, wantCount: 100, wantRate: 1, wantKept: 2},
+		{name: "counts that went back give 0, not a negative rate", advance: 5 * time.Second, publish: 5, wantCount: 5, wantKept: 2},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		src.snap = queueSnap(st.publish)
+		p := s.view(src).queue("/", "q")
+		assert.Equal(t, st.wantCount, p.now.Publish, st.name)
+		assert.InDelta(t, st.wantRate, p.rateOf(groupQueuePublish[0]), 1e-9, st.name)
+		assert.Len(t, s.mu.samples, st.wantKept, st.name)
+	}
 }
 
 func TestSamplerNewObjectStartsFromZero(t *testing.T) {
 	now := time.Unix(1000, 0)
-	s := newSampler(5*time.Second, func() time.Time { return now })
+	s := newSampler(5*time.Second, time.Second, func() time.Time { return now })
 	src := &countingSessions{snap: StatsSnapshot{}}
 	s.view(src)
 	now = now.Add(5 * time.Second)
@@ -118,7 +117,7 @@ func statsAPI(t *testing.T, src *countingSessions) (*httptest.Server, *time.Time
 	db, _ := newTestAPI(t)
 	now := time.Unix(1000, 0)
 	a := newAPI(db, src, nil, testMaxBody)
-	a.rates = newSampler(5*time.Second, func() time.Time { return now })
+	a.rates = newSampler(5*time.Second, time.Second, func() time.Time { return now })
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv, &now
