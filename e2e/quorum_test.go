@@ -159,6 +159,33 @@ func TestQuorumDeliveryLimit(t *testing.T) {
 	assert.False(t, ok, "a message past its delivery limit was delivered")
 }
 
+// TestQuorumDeliveryLimitPolicy: the policy key delivery-limit applies
+// too; the lower of policy and argument wins.
+func TestQuorumDeliveryLimitPolicy(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	name := uniqueName(t, "pol")
+	policy := "/api/policies/%2F/" + url.PathEscape(name)
+	status, out := api(t, b, http.MethodPut, policy, map[string]any{
+		"pattern": "^" + name + "$", "apply-to": "queues", "definition": map[string]any{"delivery-limit": 1},
+	})
+	require.Contains(t, []int{http.StatusCreated, http.StatusNoContent}, status, "%s", out)
+	t.Cleanup(func() { api(t, b, http.MethodDelete, policy, nil) })
+	_, err := ch.QueueDeclare(name, true, false, false, false, amqp.Table{"x-queue-type": "quorum", "x-delivery-limit": int32(3)})
+	require.NoError(t, err)
+	deleteQueueAtCleanup(b, name)
+	publishConfirmedKeys(t, ch, "", []string{name}, body("p"))
+	for range 2 {
+		d := getOne(t, ch, name)
+		require.NoError(t, d.Nack(false, true))
+	}
+	eventuallyReady(t, ch, name, 0)
+	_, ok, err := ch.Get(name, true)
+	require.NoError(t, err)
+	assert.False(t, ok, "the policy's lower delivery-limit did not apply")
+}
+
 // TestQuorumDeclareRules: what quorum queues refuse at declare, with
 // RabbitMQ's texts; classic queues refuse x-delivery-limit.
 func TestQuorumDeclareRules(t *testing.T) {
