@@ -157,8 +157,11 @@
 // checkpoint (a checkpoint whose cursor is the lowest busy sub-cursor,
 // then per level: sub-cursor, persistent records ahead and their bytes;
 // older logs without it stay readable, priostate.go), durable mark (type
-// 10: the commit log was fdatasynced up to a position). Pops are not
-// written, nor requeues (a crash returns all unacked anyway). A purge is one
+// 10: the commit log was fdatasynced up to a position), return counts
+// (type 11: positions and how often each was returned, written at every
+// return of a group with CountReturns and in its snapshots,
+// deliverycount.go). Pops are not written, nor requeues of other groups
+// (a crash returns all unacked anyway). A purge is one
 // checkpoint record. A group checkpoints after max(4096, pending) acks, so
 // a checkpoint costs a bounded amount per ack however many are unacked;
 // when a generation passes max(8 MiB, twice its snapshot), checked every
@@ -188,8 +191,9 @@
 // state log when it holds records other than marks (marks ride along with
 // the next such fsync, or reach the disk by the OS's writeback; a mark is
 // written only after its fdatasync returned, so any mark found on disk is
-// true); callbacks fire on the flusher for every position the sync
-// covered, after both syncs. No fsync runs under a lock. Under Async
+// true); callbacks fire for every position the sync covered, after both
+// syncs, on a goroutine of their own (callqueue.go) while the flusher
+// starts the next cycle. No fsync runs under a lock. Under Async
 // callbacks fire once the bytes reached the OS: that survives the process
 // dying (kill -9), not a power loss, which keeps at least what the last
 // periodic fdatasync covered (every FlushInterval and at every roll) and
