@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -229,6 +230,26 @@ func TestQuorumDeclareRules(t *testing.T) {
 		_, err = ch.QueueDelete(name, false, false, false)
 		require.NoError(t, err)
 	}
+
+	// A redeclare compares the type and the quorum arguments.
+	_, err := ch.QueueDeclare(name, true, false, false, false, quorum)
+	require.NoError(t, err)
+	inequivalent := pre + "inequivalent arg '%s' for queue '" + name + "' in vhost '/': received %s but current is %s"
+	for _, tt := range []struct {
+		args amqp.Table
+		want string
+	}{
+		{nil, fmt.Sprintf(inequivalent, "x-queue-type", "none", "the value 'quorum' of type 'longstr'")},
+		{amqp.Table{"x-queue-type": "classic"}, fmt.Sprintf(inequivalent, "x-queue-type", "'classic'", "'quorum'")},
+		{with("x-delivery-limit", int32(3)), fmt.Sprintf(inequivalent, "x-delivery-limit", "the value '3' of type 'signedint'", "none")},
+	} {
+		ch := freshChannel(t, conn)
+		_, err := ch.QueueDeclare(name, true, false, false, false, tt.args)
+		requireAMQPError(t, err, amqp.PreconditionFailed, tt.want)
+	}
+	ch = freshChannel(t, conn)
+	_, err = ch.QueueDeclarePassive(name, false, false, false, false, nil)
+	require.NoError(t, err)
 }
 
 // TestQuorumGlobalQos: consuming from a quorum queue on a channel with a
