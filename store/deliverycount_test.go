@@ -22,60 +22,10 @@ func popOne(t *testing.T, ns store.Namespace, who store.OwnerID) store.Delivery 
 	return ds[0]
 }
 
-// TestReturnsCounted: Nack with requeue and Release each count one return;
-// a group without CountReturns reports none.
-func TestReturnsCounted(t *testing.T) {
-	tests := []struct {
-		name  string
-		count bool
-		want  []uint32
-	}{
-		{name: "counting", count: true, want: []uint32{0, 1, 2, 3}},
-		{name: "classic", count: false, want: []uint32{0, 0, 0, 0}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for name, open := range map[string]func(t *testing.T) store.Store{
-				"memory": func(*testing.T) store.Store { return store.NewMemory() },
-				"file": func(t *testing.T) store.Store {
-					s, err := store.Open(fileOptions(t.TempDir()))
-					require.NoError(t, err)
-					return s
-				},
-			} {
-				t.Run(name, func(t *testing.T) {
-					s := open(t)
-					defer s.Close()
-					ns, err := s.Namespace("/")
-					require.NoError(t, err)
-					cfg := quorumGroup
-					cfg.CountReturns = tt.count
-					require.NoError(t, ns.EnsureGroup(1, cfg))
-					_, err = ns.Append(storetest.Msg(1, 1, "k", "a"))
-					require.NoError(t, err)
-					var got []uint32
-					d := popOne(t, ns, 1)
-					got = append(got, d.Returns)
-					require.NoError(t, ns.Nack(1, true, d.Receipt))
-					d = popOne(t, ns, 1)
-					got = append(got, d.Returns)
-					require.NoError(t, ns.Release(1))
-					d = popOne(t, ns, 2)
-					got = append(got, d.Returns)
-					require.NoError(t, ns.Nack(1, true, d.Receipt))
-					d = popOne(t, ns, 2)
-					got = append(got, d.Returns)
-					require.Equal(t, tt.want, got)
-					require.True(t, d.Redelivered)
-				})
-			}
-		})
-	}
-}
-
 // TestDeliveryLimit: a return that takes the count past the limit gives
 // the message up, dropped or as a dead letter with reason
 // delivery_limit, also when a Release returns it; OnDead hears of it.
+// (The conformance suite, storetest/returns.go, has the counting itself.)
 func TestDeliveryLimit(t *testing.T) {
 	for _, release := range []bool{false, true} {
 		for _, dead := range []bool{false, true} {

@@ -119,6 +119,8 @@ func Run(t *testing.T, f Factory) {
 		{"PriorityRejectPublish", testPriorityRejectPublish},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 		{"DeadLettersOff", testDeadLettersOff},
+		{"Returns", testReturns},             // returns.go
+		{"DeliveryLimit", testDeliveryLimit}, // returns.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
