@@ -194,8 +194,11 @@ func (b *statsBook) retiredLocked(vhost string) *meta.MessageStats {
 	return r
 }
 
-// retireChannel moves a released channel's counts to its vhost's totals.
+// retireChannel moves a released channel's counts to its vhost's totals
+// (or drops them when the vhost is gone: a vhost made again under its
+// name starts from zero).
 func (s *Server) retireChannel(ch *channel) {
+	_, live := s.topo.namespace(ch.c.vhost) // before statsBook.mu: topology.mu comes first
 	b := s.stats
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -203,12 +206,15 @@ func (s *Server) retireChannel(ch *channel) {
 		return
 	}
 	ch.statsRetired = true
-	ch.stats.load(b.retiredLocked(ch.c.vhost))
+	if live {
+		ch.stats.load(b.retiredLocked(ch.c.vhost))
+	}
 }
 
 // retireConn moves a closed connection's byte counts to its vhost's
 // totals.
 func (s *Server) retireConn(c *conn) {
+	_, live := s.topo.namespace(c.vhost)
 	b := s.stats
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -216,7 +222,9 @@ func (s *Server) retireConn(c *conn) {
 		return
 	}
 	c.statsRetired = true
-	c.stats.load(b.retiredLocked(c.vhost))
+	if live {
+		c.stats.load(b.retiredLocked(c.vhost))
+	}
 }
 
 // MessageStats returns every counter for the admin API.

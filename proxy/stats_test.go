@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -150,6 +151,35 @@ func TestMessageStatsDeletedQueueForgotten(t *testing.T) {
 	assert.Equal(t, meta.MessageStats{}, ts.MessageStats().Queues[key])
 }
 
+// TestMessageStatsDeletedVhostForgotten: the totals of a deleted vhost,
+// its closed channels' included, do not come back with a vhost of the
+// same name.
+func TestMessageStatsDeletedVhostForgotten(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	_, err := ts.md.PutVhost(ctx, meta.Vhost{Name: "gone"})
+	require.NoError(t, err)
+	_, err = ts.md.PutPermission(ctx, meta.Permission{User: "guest", Vhost: "gone", Configure: ".*", Write: ".*", Read: ".*"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, ok := ts.topo.namespace("gone"); return ok }, 5*time.Second, 10*time.Millisecond)
+	c, err := amqp.Dial(ts.url + "gone")
+	require.NoError(t, err)
+	defer c.Close()
+	ch, err := c.Channel()
+	require.NoError(t, err)
+	require.NoError(t, ch.Publish("amq.fanout", "", false, false, amqp.Publishing{Body: []byte("m")}))
+	require.NoError(t, syncCh(ch))
+	assert.Equal(t, uint64(1), ts.MessageStats().Vhosts["gone"].Publish)
+
+	_, err = ts.md.DeleteVhost(ctx, "gone")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(ts.Connections()) == 0 }, 5*time.Second, 10*time.Millisecond)
+	_, err = ts.md.PutVhost(ctx, meta.Vhost{Name: "gone"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, ok := ts.topo.namespace("gone"); return ok }, 5*time.Second, 10*time.Millisecond)
+	assert.Zero(t, ts.MessageStats().Vhosts["gone"].Publish)
+}
+
 // TestChannelUncommitted: /api/channels' messages_uncommitted and
 // acks_uncommitted follow the open transaction.
 func TestChannelUncommitted(t *testing.T) {
@@ -220,4 +250,23 @@ func BenchmarkStatsCounting(b *testing.B) {
 		countDeliveries(&cs, q, false, 1, 0)
 		countAcks(&cs, taken)
 	}
+}
+
+// BenchmarkStatsCountingShared is BenchmarkStatsCounting with every
+// goroutine on one queue and exchange (their counters are shared by all
+// channels), each with its own channel counters.
+func BenchmarkStatsCountingShared(b *testing.B) {
+	q, x := &objStats{}, &objStats{}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var cs chanStats
+		rt := route{queues: 1, xstats: x}
+		taken := []unacked{{qs: q}}
+		for pb.Next() {
+			countPublish(&cs, &rt)
+			q.publish.Add(1)
+			countDeliveries(&cs, q, false, 1, 0)
+			countAcks(&cs, taken)
+		}
+	})
 }
