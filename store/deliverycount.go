@@ -36,6 +36,9 @@ type returnCounts struct {
 	hasLimit bool
 	limit    int64
 	restored map[Position]uint32
+	// unsaved are the returns of the current Nack or Release, written as
+	// one record when it ends (saveReturnsLocked).
+	unsaved []returnCount
 }
 
 func (rc *returnCounts) configure(cfg GroupConfig) {
@@ -81,12 +84,7 @@ func (n *namespace) returnedLocked(g *group, in *inflight) bool {
 		in.returns++
 	}
 	if g.durable {
-		if rs, ok := n.be.(returnSaver); ok {
-			if err := rs.saveReturns(g.id, []returnCount{{in.pos, in.returns}}); err != nil {
-				// Fail-stop is the backend's: the next call reports it.
-				n.log.Error("store: save return count", "namespace", n.name, "group", uint64(g.id), "err", err)
-			}
-		}
+		g.dc.unsaved = append(g.dc.unsaved, returnCount{in.pos, in.returns})
 	}
 	if !g.dc.hasLimit || int64(in.returns) <= g.dc.limit {
 		return false
@@ -95,6 +93,29 @@ func (n *namespace) returnedLocked(g *group, in *inflight) bool {
 		n.log.Error("store: give up at the delivery limit", "namespace", n.name, "group", uint64(g.id), "err", err)
 	}
 	return true
+}
+
+// saveReturnsLocked writes the returns counted since the last save as one
+// record (a write to the OS, synced by the flusher like an ack).
+func (n *namespace) saveReturnsLocked(g *group) error {
+	if len(g.dc.unsaved) == 0 {
+		return nil
+	}
+	var err error
+	if rs, ok := n.be.(returnSaver); ok {
+		err = rs.saveReturns(g.id, g.dc.unsaved)
+	}
+	g.dc.unsaved = g.dc.unsaved[:0]
+	return err
+}
+
+// flushReturnsLocked is saveReturnsLocked for callers without an error
+// return (Release, a lease that ran out): fail-stop is the backend's, and
+// the next call reports it.
+func (n *namespace) flushReturnsLocked(g *group) {
+	if err := n.saveReturnsLocked(g); err != nil {
+		n.log.Error("store: save return counts", "namespace", n.name, "group", uint64(g.id), "err", err)
+	}
 }
 
 // returnCount is one position's count in a stReturns record.

@@ -140,6 +140,7 @@ func (n *namespace) releaseLocked(who OwnerID, o *owner) {
 				n.requeueLocked(g, in)
 			}
 		}
+		n.flushReturnsLocked(g) // deliverycount.go
 	}
 	clear(o.held)
 }

@@ -370,7 +370,7 @@ func (n *namespace) Nack(id GroupID, requeue bool, receipts ...Receipt) error {
 		n.unholdLocked(in.owner, g.id, in.pos)
 		n.requeueLocked(g, in)
 	}
-	return nil
+	return n.saveReturnsLocked(g) // deliverycount.go
 }
 
 // Purge implements Namespace: the cursor jumps to the tail and the
