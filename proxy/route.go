@@ -21,10 +21,12 @@ type route struct {
 	extra   [][]byte
 	own     []store.TopicID
 	ownSeen map[store.TopicID]bool
-	// count asks route to count a publish into each queue it reaches;
-	// xstats are then the published-to exchange's counters (stats.go).
+	// count asks route to count a publish into each queue it reaches,
+	// once per queue; xstats are then the published-to exchange's
+	// counters (stats.go).
 	count  bool
 	xstats *objStats
+	qc     queueCounter
 }
 
 // maxRouteDepth bounds exchange-to-exchange hops at publish time.
@@ -76,6 +78,7 @@ func (t *topology) route(vhost, exchange string, rk, props []byte, rt *route) *p
 			}
 		}
 		seen[hops] = xs
+		rt.qc.begin(xs)
 		rt.topic = store.TopicID(xs.x.ID)
 		walkBindings(vs, xs, rk, props, rt, 0)
 		if len(rt.extra) > 0 {
@@ -108,6 +111,7 @@ func walkBindings(vs *vhostState, xs *exchangeState, rk, props []byte, rt *route
 			}
 		case meta.DestExchange:
 			if next := vs.exchanges[b.b.Destination]; next != nil && next != xs {
+				rt.qc.enter(next)
 				walkBindings(vs, next, rk, props, rt, depth+1)
 			}
 		}

@@ -284,9 +284,66 @@ func (s *Server) connMessageStats(c *conn, out *meta.StatsSnapshot) {
 	out.Vhosts[c.vhost] = vh
 }
 
-// countQueue counts a publish into qs when rt counts.
+// queueCounter counts each queue a publish reaches once, as RabbitMQ
+// routes to a set of queues, while the routing walk may reach a queue by
+// several bindings. It remembers the queues it counted only when that can
+// happen: the queue has more than one binding into it, or the walk entered
+// an exchange that several bindings lead to (or went back to the root).
+// The first few fit in an array, so common routes allocate nothing.
+type queueCounter struct {
+	root    *exchangeState
+	multi   bool // the walk may visit an exchange twice
+	counted int  // distinct queues counted
+	seen    [8]*queueState
+	nseen   int
+	more    []*queueState
+}
+
+// begin notes the exchange a walk starts from: one that bindings lead to
+// may be reached again through a cycle.
+func (qc *queueCounter) begin(xs *exchangeState) {
+	qc.root = xs
+	qc.multi = qc.multi || len(xs.in) > 0
+}
+
+// enter notes that the walk follows an exchange-to-exchange binding to xs.
+func (qc *queueCounter) enter(xs *exchangeState) {
+	if xs == qc.root || len(xs.in) > 1 {
+		qc.multi = true
+	}
+}
+
+// once reports whether qs is counted for the first time.
+func (qc *queueCounter) once(qs *queueState) bool {
+	if !qc.multi && len(qs.in) <= 1 {
+		return true
+	}
+	for _, s := range qc.seen[:qc.nseen] {
+		if s == qs {
+			return false
+		}
+	}
+	for _, s := range qc.more {
+		if s == qs {
+			return false
+		}
+	}
+	if qc.nseen < len(qc.seen) {
+		qc.seen[qc.nseen] = qs
+		qc.nseen++
+	} else {
+		qc.more = append(qc.more, qs)
+	}
+	return true
+}
+
+// countQueue counts a publish into qs when rt counts, once per queue.
 func (rt *route) countQueue(qs *queueState) {
-	if rt.count && qs.stats != nil {
+	if !rt.count || !rt.qc.once(qs) {
+		return
+	}
+	rt.qc.counted++
+	if qs.stats != nil {
 		qs.stats.publish.Add(1)
 	}
 }
@@ -297,7 +354,7 @@ func countPublish(s *chanStats, rt *route) {
 	s.publish.Add(1)
 	if x := rt.xstats; x != nil {
 		x.publishIn.Add(1)
-		if n := rt.queues + len(rt.own); n > 0 {
+		if n := rt.qc.counted; n > 0 {
 			x.publishOut.Add(uint64(n))
 		}
 	}

@@ -151,6 +151,41 @@ func TestMessageStatsDeletedQueueForgotten(t *testing.T) {
 	assert.Equal(t, meta.MessageStats{}, ts.MessageStats().Queues[key])
 }
 
+// TestMessageStatsQueueCountedOncePerPublish: a queue that several
+// bindings or exchange-to-exchange paths reach counts each publish once
+// (RabbitMQ routes to a set of queues), in its publish and in the
+// exchange's publish_out.
+func TestMessageStatsQueueCountedOncePerPublish(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	for _, x := range []string{"root", "left", "right", "loop"} {
+		require.NoError(t, ch.ExchangeDeclare(x, "fanout", false, false, false, false, nil))
+	}
+	for _, q := range []string{"twice", "diamond", "plain"} {
+		_, err := ch.QueueDeclare(q, false, false, false, false, nil)
+		require.NoError(t, err)
+	}
+	require.NoError(t, ch.QueueBind("twice", "a", "root", false, nil))
+	require.NoError(t, ch.QueueBind("twice", "b", "root", false, nil))
+	require.NoError(t, ch.ExchangeBind("left", "", "root", false, nil))
+	require.NoError(t, ch.ExchangeBind("right", "", "root", false, nil))
+	require.NoError(t, ch.QueueBind("diamond", "", "left", false, nil))
+	require.NoError(t, ch.QueueBind("diamond", "", "right", false, nil))
+	require.NoError(t, ch.ExchangeBind("loop", "", "root", false, nil))
+	require.NoError(t, ch.ExchangeBind("root", "", "loop", false, nil)) // a cycle back to root
+	require.NoError(t, ch.QueueBind("plain", "", "loop", false, nil))
+	for i := 0; i < 2; i++ {
+		require.NoError(t, ch.Publish("root", "", false, false, amqp.Publishing{Body: []byte("m")}))
+	}
+	require.NoError(t, syncCh(ch))
+	s := ts.MessageStats()
+	for _, q := range []string{"twice", "diamond", "plain"} {
+		assert.Equal(t, uint64(2), s.Queues[meta.ObjectName{Vhost: "/", Name: q}].Publish, q)
+	}
+	assert.Equal(t, meta.MessageStats{PublishIn: 2, PublishOut: 6}, s.Exchanges[meta.ObjectName{Vhost: "/", Name: "root"}])
+	assert.Equal(t, meta.MessageStats{}, s.Exchanges[meta.ObjectName{Vhost: "/", Name: "left"}])
+}
+
 // TestMessageStatsDeletedVhostForgotten: the totals of a deleted vhost,
 // its closed channels' included, do not come back with a vhost of the
 // same name.
