@@ -187,6 +187,56 @@ func TestQuorumDeliveryLimitPolicy(t *testing.T) {
 	assert.False(t, ok, "the policy's lower delivery-limit did not apply")
 }
 
+// confirmOne publishes s to queue q on a channel in confirm mode and
+// returns whether the broker acked it.
+func confirmOne(t *testing.T, ch *amqp.Channel, q, s string) bool {
+	t.Helper()
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), "", q, false, false, body(s))
+	require.NoError(t, err)
+	ok, err := dc.WaitContext(ctx(t))
+	require.NoError(t, err)
+	return ok
+}
+
+// TestQuorumOverflow: reject-publish takes the message that carries a
+// quorum queue past x-max-length, then refuses (nack) until the queue is
+// back to 80% of the limit; reject-publish-dlx drops and dead-letters the
+// head, as RabbitMQ 3.10's quorum queues do.
+func TestQuorumOverflow(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	require.NoError(t, ch.Confirm(false))
+	q := declareQuorum(t, b, ch, "reject", amqp.Table{"x-max-length": int32(1), "x-overflow": "reject-publish"})
+	var acks []bool
+	for _, s := range []string{"a", "b", "c"} {
+		acks = append(acks, confirmOne(t, ch, q, s))
+	}
+	assert.Equal(t, []bool{true, true, false}, acks, "a, b (past the limit) taken, c refused")
+	messages, _ := queueState(t, ch, q)
+	assert.Equal(t, 2, messages)
+	d := getOne(t, ch, q)
+	require.NoError(t, d.Ack(false))
+	assert.False(t, confirmOne(t, ch, q, "d"), "1 ready is above 80% of 1: still refused")
+	d = getOne(t, ch, q)
+	require.NoError(t, d.Ack(false))
+	assert.True(t, confirmOne(t, ch, q, "e"), "empty again: taken")
+	assert.Equal(t, []string{"e"}, drain(t, ch, q))
+
+	dead := declareQueue(t, b, ch, "dead", nil)
+	dlx := declareQuorum(t, b, ch, "dlx", amqp.Table{"x-max-length": int32(1), "x-overflow": "reject-publish-dlx",
+		"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead})
+	assert.True(t, confirmOne(t, ch, dlx, "a"))
+	assert.True(t, confirmOne(t, ch, dlx, "b"))
+	d = getOne(t, ch, dead)
+	assert.Equal(t, "a", string(d.Body))
+	deaths := deathEntries(t, d)
+	require.Len(t, deaths, 1)
+	assert.Equal(t, "maxlen", deaths[0]["reason"])
+	require.NoError(t, d.Ack(false))
+	assert.Equal(t, []string{"b"}, drain(t, ch, dlx))
+}
+
 // TestQuorumDeclareRules: what quorum queues refuse at declare, with
 // RabbitMQ's texts; classic queues refuse x-delivery-limit.
 func TestQuorumDeclareRules(t *testing.T) {

@@ -23,6 +23,10 @@ import (
 //     type is none (RabbitMQ 3.10 accepts it and never reaches it).
 //   - basic.consume on a channel with a global prefetch (basic.qos
 //     global=true, count > 0) fails with 540, which closes the connection.
+//   - x-overflow reject-publish takes the message that carries the queue
+//     past its limit and then refuses until the queue is back to 80% of
+//     it (store.OverflowRejectPublishSoft); reject-publish-dlx drops the
+//     head and dead-letters it, as drop-head does (what 3.10 does).
 //
 // The declaration rules (durable, not exclusive, not auto-delete, no
 // server-named queue, the arguments quorum queues refuse) are meta's.
@@ -43,6 +47,12 @@ func quorumArgs(q meta.Queue, args map[string]any, p *meta.Policy, cfg *store.Gr
 		return
 	}
 	cfg.CountReturns = true
+	switch cfg.Overflow {
+	case store.OverflowRejectPublish:
+		cfg.Overflow = store.OverflowRejectPublishSoft
+	case store.OverflowRejectPublishDLX:
+		cfg.Overflow = store.OverflowDropHead // what 3.10 does with it
+	}
 	limit, ok := intArg(args["x-delivery-limit"])
 	if p != nil {
 		if pv, pok := policyInt(p.Definition["delivery-limit"]); pok && (!ok || pv < limit) {

@@ -9,6 +9,7 @@ type limits struct {
 	maxLen, maxBytes int64
 	hasLen, hasBytes bool
 	overflow         Overflow
+	blocked          bool // OverflowRejectPublishSoft past a limit (softlimit.go)
 }
 
 func (l *limits) configure(cfg GroupConfig) {
@@ -26,6 +27,9 @@ func (l *limits) over(ready, bytes uint64) bool {
 
 // refuses reports whether the group refuses a record of bodyLen bytes.
 func (l *limits) refuses(g *group, bodyLen uint32) bool {
+	if l.overflow == OverflowRejectPublishSoft {
+		return l.refusesSoft(g)
+	}
 	return l.overflow != OverflowDropHead && l.set() && l.over(g.stats.Ready+1, g.stats.ReadyBytes+uint64(bodyLen))
 }
 
@@ -61,6 +65,10 @@ func (n *namespace) refuseLocked(g *group, e *entry) error {
 // dropHeadLocked gives up messages from the head of g until it is within
 // its limits.
 func (n *namespace) dropHeadLocked(g *group) error {
+	if g.lim.overflow == OverflowRejectPublishSoft {
+		g.lim.blockSoft(g) // past a limit: refuse from now on, drop nothing
+		return nil
+	}
 	for g.lim.over(g.stats.Ready, g.stats.ReadyBytes) {
 		if g.prio != nil {
 			if ok, err := n.prioHeadLocked(g); err != nil || !ok {

@@ -154,6 +154,11 @@ const (
 	// OverflowRejectPublishDLX refuses as OverflowRejectPublish and gives
 	// the refused record up as a dead letter (reason DeadMaxLen).
 	OverflowRejectPublishDLX
+	// OverflowRejectPublishSoft takes records until the group is past a
+	// limit, then refuses them (as OverflowRejectPublish) until its ready
+	// messages and bytes are back to 80% of the limits: RabbitMQ's quorum
+	// queues' reject-publish (softlimit.go).
+	OverflowRejectPublishSoft
 )
 
 // DeadReason says why a group gave a message up (RabbitMQ's x-death

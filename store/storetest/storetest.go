@@ -119,8 +119,9 @@ func Run(t *testing.T, f Factory) {
 		{"PriorityRejectPublish", testPriorityRejectPublish},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 		{"DeadLettersOff", testDeadLettersOff},
-		{"Returns", testReturns},             // returns.go
-		{"DeliveryLimit", testDeliveryLimit}, // returns.go
+		{"Returns", testReturns},                     // returns.go
+		{"DeliveryLimit", testDeliveryLimit},         // returns.go
+		{"RejectPublishSoft", testRejectPublishSoft}, // softlimit.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
