@@ -345,9 +345,9 @@ func TestQuorumAdminAPI(t *testing.T) {
 	assert.Equal(t, float64(3), got["arguments"].(map[string]any)["x-delivery-limit"])
 }
 
-// TestQuorumDeliveryCountRestart: the count survives a broker restart
-// (nothing is unacked at the restart, so the restart itself returns
-// nothing). An external broker is restarted with WARREN_E2E_RESTART_CMD.
+// TestQuorumDeliveryCountRestart: the count survives a broker restart and
+// a crash (nothing is unacked then, so neither returns anything). An
+// external broker is restarted with WARREN_E2E_RESTART_CMD.
 func TestQuorumDeliveryCountRestart(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
@@ -363,6 +363,8 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 		d := getOne(t, ch, q)
 		require.NoError(t, d.Nack(false, true))
 	}
+	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nacks were handled
+	require.NoError(t, err)
 	b.restart()
 	ch = b.channel()
 	deleteQueueAtCleanup(b, q)
@@ -371,5 +373,15 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, int64(2), n)
 	assert.Equal(t, "p", string(d.Body))
+	require.NoError(t, d.Nack(false, true))
+	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nack was handled
+	require.NoError(t, err)
+
+	b.crash() // kill -9: the return written just before survives too
+	ch = b.channel()
+	d = getOne(t, ch, q)
+	n, ok = deliveryCount(t, d)
+	require.True(t, ok)
+	assert.Equal(t, int64(3), n)
 	require.NoError(t, d.Ack(false))
 }
