@@ -346,8 +346,9 @@ func TestQuorumAdminAPI(t *testing.T) {
 }
 
 // TestQuorumDeliveryCountRestart: the count survives a broker restart and
-// a crash (nothing is unacked then, so neither returns anything). An
-// external broker is restarted with WARREN_E2E_RESTART_CMD.
+// a crash (nothing is unacked then, so neither returns anything), and so
+// does a transient message. An external broker is restarted with
+// WARREN_E2E_RESTART_CMD.
 func TestQuorumDeliveryCountRestart(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
@@ -358,9 +359,12 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	q := uniqueName(t, "restart")
 	_, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
 	require.NoError(t, err)
-	publishConfirmedKeys(t, ch, "", []string{q}, amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte("p")})
+	publishConfirmedKeys(t, ch, "", []string{q, q},
+		amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte("p")},
+		amqp.Publishing{DeliveryMode: amqp.Transient, Body: []byte("t")})
 	for range 2 {
 		d := getOne(t, ch, q)
+		require.Equal(t, "p", string(d.Body), "a returned message comes first")
 		require.NoError(t, d.Nack(false, true))
 	}
 	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nacks were handled
@@ -383,5 +387,11 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	n, ok = deliveryCount(t, d)
 	require.True(t, ok)
 	assert.Equal(t, int64(3), n)
+	require.NoError(t, d.Ack(false))
+
+	// A quorum queue keeps every message, transient ones too.
+	d = getOne(t, ch, q)
+	assert.Equal(t, "t", string(d.Body))
+	assert.Equal(t, amqp.Transient, d.DeliveryMode, "the delivery mode is the publisher's")
 	require.NoError(t, d.Ack(false))
 }

@@ -120,6 +120,9 @@ func (d *deadLetterer) republish(dl *store.DeadLetter) {
 		Topic: rt.topic, Revision: rt.revision, Priority: dl.Message.Priority, Flags: dl.Message.Flags,
 		Exchange: []byte(dlx), RoutingKey: rk, Properties: props, Body: dl.Message.Body,
 	}
+	if rt.quorum {
+		msg.Flags |= store.FlagPersistent // a quorum queue keeps every message
+	}
 	for i := -1; i < len(rt.own); i++ {
 		if i < 0 && rt.queues == 0 {
 			continue

@@ -162,7 +162,7 @@ func (ch *channel) publish(view *amqpwire.PropertyView, body []byte) (store.Posi
 		Body:       body,
 	}
 	ch.xbuf = msg.Exchange[:0]
-	persistent := view.DeliveryMode == 2
+	persistent := view.DeliveryMode == 2 || rt.quorum // quorum.go: kept whatever its delivery mode
 	if persistent {
 		msg.Flags |= store.FlagPersistent
 	}

@@ -28,6 +28,13 @@ import (
 //     it (store.OverflowRejectPublishSoft); reject-publish-dlx drops the
 //     head and dead-letters it, as drop-head does (what 3.10 does).
 //
+//   - Every message a quorum queue takes is kept (the record is marked
+//     persistent and a confirm waits for its fsync), whatever its delivery
+//     mode, as RabbitMQ's quorum queues keep all messages. The record is
+//     shared by every queue the publish reached, so a classic durable queue
+//     reached by the same publish keeps the transient message across a
+//     restart too (RabbitMQ's would lose it).
+//
 // The declaration rules (durable, not exclusive, not auto-delete, no
 // server-named queue, the arguments quorum queues refuse) are meta's.
 

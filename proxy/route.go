@@ -15,6 +15,7 @@ type route struct {
 	revision uint64 // the snapshot revision the decision was made under
 	queues   int    // queues reached (a queue reached twice counts twice)
 	durable  bool   // at least one reached queue is durable
+	quorum   bool   // a reached queue is a quorum queue (quorum.go)
 	// extra are the CC and BCC routing keys (set by the caller). The
 	// queues that only they reach are listed in own: each gets its copy
 	// through its own topic (cc.go).
@@ -49,7 +50,7 @@ func (t *topology) route(vhost, exchange string, rk, props []byte, rt *route) *p
 		if qs := vs.queues[string(rk)]; qs != nil {
 			rt.topic = store.TopicID(qs.q.ID)
 			rt.queues = 1
-			rt.durable = qs.q.Durable
+			rt.durable, rt.quorum = qs.q.Durable, qs.quorum
 			rt.countQueue(qs)
 		}
 		if rt.count {
@@ -107,6 +108,7 @@ func walkBindings(vs *vhostState, xs *exchangeState, rk, props []byte, rt *route
 			if qs := vs.queues[b.b.Destination]; qs != nil {
 				rt.queues++
 				rt.durable = rt.durable || qs.q.Durable
+				rt.quorum = rt.quorum || qs.quorum
 				rt.countQueue(qs)
 			}
 		case meta.DestExchange:
@@ -160,6 +162,7 @@ func (rt *route) addOwn(qs *queueState) {
 	rt.own = append(rt.own, id)
 	rt.countQueue(qs)
 	rt.durable = rt.durable || qs.q.Durable
+	rt.quorum = rt.quorum || qs.quorum
 }
 
 // queueSet is a set of queues in the order they were reached.

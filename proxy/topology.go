@@ -83,6 +83,8 @@ type queueState struct {
 	// stats counts what is published into and taken from the queue
 	// (stats.go).
 	stats *objStats
+	// quorum: x-queue-type quorum, which keeps every message (quorum.go).
+	quorum bool
 }
 
 // bindingState is a binding with its compiled filter.
@@ -366,6 +368,7 @@ func (t *topology) putQueueLocked(q meta.Queue) *queueState {
 		vs.queues[q.Name] = qs
 	}
 	qs.q = q
+	qs.quorum = isQuorum(q.Arguments)
 	return qs
 }
 
