@@ -27,7 +27,6 @@ import (
 //     past its limit and then refuses until the queue is back to 80% of
 //     it (store.OverflowRejectPublishSoft); reject-publish-dlx drops the
 //     head and dead-letters it, as drop-head does (what 3.10 does).
-//
 //   - Every message a quorum queue takes is kept (the record is marked
 //     persistent and a confirm waits for its fsync), whatever its delivery
 //     mode, as RabbitMQ's quorum queues keep all messages. The record is

@@ -88,6 +88,29 @@ func TestQuorumArgs(t *testing.T) {
 	}
 }
 
+// TestQuorumOverflowModes: a quorum queue's reject-publish refuses late
+// and with hysteresis, its reject-publish-dlx is drop-head (RabbitMQ
+// 3.10); a classic queue's modes stay.
+func TestQuorumOverflowModes(t *testing.T) {
+	tests := []struct {
+		queueType string
+		give      store.Overflow
+		want      store.Overflow
+	}{
+		{"quorum", store.OverflowRejectPublish, store.OverflowRejectPublishSoft},
+		{"quorum", store.OverflowRejectPublishDLX, store.OverflowDropHead},
+		{"quorum", store.OverflowDropHead, store.OverflowDropHead},
+		{"classic", store.OverflowRejectPublish, store.OverflowRejectPublish},
+		{"classic", store.OverflowRejectPublishDLX, store.OverflowRejectPublishDLX},
+	}
+	for _, tt := range tests {
+		args := map[string]any{"x-queue-type": tt.queueType}
+		cfg := store.GroupConfig{Overflow: tt.give}
+		quorumArgs(meta.Queue{Name: "q", Durable: true, Arguments: args}, args, nil, &cfg)
+		assert.Equal(t, tt.want, cfg.Overflow, "%s %d", tt.queueType, tt.give)
+	}
+}
+
 // BenchmarkStampDeliveryCounts: rewriting the properties of a redelivered
 // message (a few headers) to add x-delivery-count, and the pass over a
 // batch of first deliveries, which must not allocate.
