@@ -164,7 +164,7 @@ func vhostJSON(v *Vhost, stats QueueStats) map[string]any {
 	}
 }
 
-func rate() map[string]float64 { return map[string]float64{"rate": 0} }
+func rate() map[string]any { return rateJSON(0) }
 
 func exchangeJSON(x *Exchange) map[string]any {
 	return map[string]any{

@@ -229,7 +229,7 @@ func (p *statsPair) putGroups(out map[string]any, groups [][]statKey) bool {
 		}
 		for _, k := range g {
 			out[k.name] = k.get(&p.now)
-			out[k.name+"_details"] = map[string]float64{"rate": p.rateOf(k)}
+			out[k.name+"_details"] = rateJSON(p.rateOf(k))
 		}
 		added = true
 	}
@@ -244,6 +244,11 @@ func (p *statsPair) anyOf(g []statKey) bool {
 	}
 	return false
 }
+
+// rateJSON is a "<counter>_details" object. It is a map[string]any so that
+// sort and columns (dotted paths such as message_stats.publish_details.rate)
+// reach into it.
+func rateJSON(r float64) map[string]any { return map[string]any{"rate": r} }
 
 // addMessageStats sets out["message_stats"] when any of groups has a
 // count, as RabbitMQ leaves the key out of objects without traffic.
@@ -267,7 +272,7 @@ func addOctets(out map[string]any, p statsPair, always bool) {
 	if always || p.anyOf(groupOctets) {
 		for _, k := range groupOctets {
 			out[k.name] = k.get(&p.now)
-			out[k.name+"_details"] = map[string]float64{"rate": p.rateOf(k)}
+			out[k.name+"_details"] = rateJSON(p.rateOf(k))
 		}
 	}
 }

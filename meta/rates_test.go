@@ -218,3 +218,33 @@ func TestAPIDefaultExchangeByName(t *testing.T) {
 	assert.Equal(t, "", x["name"])
 	assert.Equal(t, 3.0, x["message_stats"].(map[string]any)["publish_in"])
 }
+
+// TestAPISortAndColumnsReachRates: the management UI sorts and projects
+// lists by dotted paths into the rate objects.
+func TestAPISortAndColumnsReachRates(t *testing.T) {
+	src := &countingSessions{fakeSessions: fakeSessions{stats: map[string]QueueStats{}}}
+	srv, now := statsAPI(t, src)
+	snapAt := func(k uint64) StatsSnapshot {
+		return StatsSnapshot{Exchanges: map[ObjectName]MessageStats{
+			{"/", "amq.direct"}: {PublishIn: 10 * k}, {"/", "amq.topic"}: {PublishIn: 30 * k}, {"/", "amq.fanout"}: {PublishIn: 20 * k},
+		}}
+	}
+	src.snap = snapAt(1)
+	var xs []map[string]any
+	getJSON(t, srv, "/api/exchanges", &xs)
+	*now = now.Add(5 * time.Second)
+	src.snap = snapAt(2)
+	xs = nil
+	getJSON(t, srv, "/api/exchanges?sort=message_stats.publish_in_details.rate&sort_reverse=true&columns=name,message_stats.publish_in_details.rate", &xs)
+	var withStats []map[string]any // those without sort as RabbitMQ's undefined: after every number
+	for _, x := range xs {
+		if _, ok := x["message_stats"]; ok {
+			withStats = append(withStats, x)
+		}
+	}
+	assert.Equal(t, []map[string]any{
+		{"name": "amq.topic", "message_stats": map[string]any{"publish_in_details": map[string]any{"rate": 6.0}}},
+		{"name": "amq.fanout", "message_stats": map[string]any{"publish_in_details": map[string]any{"rate": 4.0}}},
+		{"name": "amq.direct", "message_stats": map[string]any{"publish_in_details": map[string]any{"rate": 2.0}}},
+	}, withStats)
+}
