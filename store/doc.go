@@ -184,7 +184,9 @@
 //
 // Append never waits for the disk. One flusher per namespace writes the
 // buffered bytes and, under the Sync policy as soon as anyone waits in
-// WhenDurable (group commit) and otherwise every FlushInterval, fdatasyncs
+// WhenDurable (group commit; after a commit that called back waiters, it
+// first gives them a moment to come back: gather.go) and otherwise every
+// FlushInterval, fdatasyncs
 // the data segments (and the log directory after a roll), then appends a
 // durable mark for what that covered to the state log (at most once per
 // FlushInterval, or when the state log is synced anyway), then fsyncs the

@@ -31,7 +31,10 @@ type fileLog struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
-	closing  sync.WaitGroup // closeRetired goroutines, waited for by Close
+	// full tells the flusher that as many appenders wait as its gather
+	// expects (gatherState).
+	full    chan struct{}
+	closing sync.WaitGroup // closeRetired goroutines, waited for by Close
 
 	mu struct {
 		sync.Mutex
@@ -53,6 +56,7 @@ type fileLog struct {
 		// them the flusher made durable in the log directory.
 		rolls, dirSynced uint64
 		marked           Position // the last durable mark in the state log
+		gather           gatherState
 	}
 }
 
@@ -228,6 +232,13 @@ func (l *fileLog) whenDurable(pos Position, done func(error)) {
 		return
 	}
 	l.mu.waiters = append(l.mu.waiters, waiter{pos, done})
+	if g := &l.mu.gather; g.expect > 0 && len(l.mu.waiters) >= g.expect {
+		g.expect = 0
+		select {
+		case l.full <- struct{}{}:
+		default:
+		}
+	}
 	l.mu.Unlock()
 	select {
 	case l.kick <- struct{}{}:
@@ -247,6 +258,9 @@ func (l *fileLog) run() {
 			l.cycle(true, flushLast)
 			return
 		case <-l.kick:
+			if l.opts.Flush == Sync {
+				l.gather()
+			}
 			l.cycle(l.opts.Flush == Sync, flushKick)
 		case <-t.C:
 			l.cycle(true, flushTick)
@@ -287,9 +301,11 @@ func (l *fileLog) cycle(sync bool, why flushKind) {
 	sync = sync || dir // a roll is synced under every policy
 	err := l.mu.err
 	l.mu.Unlock()
+	start := time.Now()
 	if err == nil && sync {
 		err = l.syncData(segs, dir)
 	}
+	took := time.Since(start)
 	l.mu.Lock()
 	if err == nil && sync {
 		l.mu.durable = max(l.mu.durable, target)
@@ -325,6 +341,7 @@ func (l *fileLog) cycle(sync bool, why flushKind) {
 		}
 	}
 	fire := l.takeWaitersLocked(err)
+	l.planGatherLocked(len(fire), err == nil && sync && why == flushKick, took)
 	l.mu.Unlock()
 	for _, w := range fire {
 		w.done(err)

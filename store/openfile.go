@@ -26,7 +26,8 @@ func openFileNamespace(opts Options, root, name string) (*namespace, error) {
 		opts: opts, log: opts.Logger.With("namespace", name), dir: dir,
 		logDir: filepath.Join(dir, "log"), idxDir: filepath.Join(dir, "index"),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		fds: newFDCache(maxOpenIndexes), stateMax: maxStateGen,
+		full: make(chan struct{}, 1),
+		fds:  newFDCache(maxOpenIndexes), stateMax: maxStateGen,
 	}
 	stateDir := filepath.Join(dir, "state")
 	for _, d := range []string{l.logDir, l.idxDir, stateDir} {
