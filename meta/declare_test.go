@@ -146,6 +146,8 @@ func TestDeclareQueue(t *testing.T) {
 			wantText: "PRECONDITION_FAILED - invalid property 'exclusive-owner' for queue 'q2' in vhost '/'"},
 		{name: "stream auto-delete", give: Queue{Name: "q2", AutoDelete: true, Arguments: map[string]any{"x-queue-type": "stream"}}, wantCode: 406,
 			wantText: "PRECONDITION_FAILED - invalid property 'auto-delete' for queue 'q2' in vhost '/'"},
+		{name: "stream not built", give: Queue{Name: "q2", Durable: true, Arguments: map[string]any{"x-queue-type": "stream"}}, wantCode: 540,
+			wantText: "NOT_IMPLEMENTED - queue 'q2' in vhost '/': queue type 'stream' is not implemented by Warren"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,8 +111,8 @@ var (
 )
 
 // unsupportedArgs are the declare arguments a queue type refuses, as
-// RabbitMQ 3.10 lists them per type (streams are not built: they keep
-// the classic behaviour, refusing nothing).
+// RabbitMQ 3.10 lists them per type (streams are not built: a declare
+// that passes RabbitMQ's checks is then refused with 540).
 var unsupportedArgs = map[string][]string{
 	"classic": {"x-delivery-limit", "x-dead-letter-strategy", "x-max-age", "x-quorum-initial-group-size",
 		"x-initial-cluster-size", "x-queue-leader-locator", "x-stream-max-segment-size-bytes",
@@ -139,7 +139,16 @@ func validateQueueArgs(q *Queue) error {
 	if err := checkSupported(q, typ); err != nil {
 		return err
 	}
-	return validateQueueType(q)
+	if err := validateQueueType(q); err != nil {
+		return err
+	}
+	if typ == "stream" {
+		// Refused once RabbitMQ's own checks pass: a stream consumer reads
+		// without consuming, and a classic queue in its place would lose
+		// its messages to the first reader.
+		return Errorf(CodeNotImplemented, "NOT_IMPLEMENTED - queue '%s' in vhost '%s': queue type 'stream' is not implemented by Warren", q.Name, q.Vhost)
+	}
+	return nil
 }
 
 // validateArgValues checks the types and values of the arguments, but
