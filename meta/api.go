@@ -203,6 +203,8 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	case status == http.StatusInternalServerError:
 		a.log.Error("admin api", "err", err)
 		writeError(w, status, "internal_server_error", stripCode(me.Text))
+	case status == http.StatusNotImplemented:
+		writeError(w, status, "not_implemented", stripCode(me.Text))
 	default:
 		writeError(w, status, "bad_request", stripCode(me.Text))
 	}

@@ -134,6 +134,8 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"purge without a purger", "DELETE", "/api/queues/%2F/q/contents", "guest", "", 501, ""},
 		{"unbuilt: publish through the API", "POST", "/api/exchanges/%2F/amq.direct/publish", "guest", "{}", 501,
 			`{"error":"not_implemented","reason":"POST /api/exchanges/{vhost}/{name}/publish is not implemented by Warren (README: Not implemented)"}`},
+		{"unbuilt: a stream", "PUT", "/api/queues/%2F/s", "guest", `{"durable":true,"arguments":{"x-queue-type":"stream"}}`, 501,
+			`{"error":"not_implemented","reason":"queue 's' in vhost '/': queue type 'stream' is not implemented by Warren"}`},
 		{"unbuilt: get through the API", "POST", "/api/queues/%2F/q/get", "guest", "{}", 501, `"error":"not_implemented"`},
 		{"unbuilt: parameters", "GET", "/api/parameters/shovel/%2F", "guest", "", 501, `"error":"not_implemented"`},
 		{"topic permission without keys", "PUT", "/api/topic-permissions/%2F/guest", "guest", "{}", 400,
