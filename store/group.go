@@ -361,6 +361,10 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tal
 	}
 	buf := make([]entry, 256)
 	seen := map[TopicID]bool{}
+	var one *binding // the common case: one key-only binding, asked of the memo inline
+	if len(bs) == 1 && bs[0].Filter != nil && !bs[0].needProps {
+		one = bs[0]
+	}
 	for _, b := range bs {
 		if seen[b.Topic] {
 			continue
@@ -389,6 +393,9 @@ func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tal
 				if e.pos >= to {
 					done = true
 					break
+				}
+				if one != nil && g.memo.first(e.keyHash^one.salt) == memoNo {
+					continue
 				}
 				if g.skip.has(e.pos) {
 					continue
