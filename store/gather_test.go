@@ -16,7 +16,8 @@ import (
 )
 
 // slowSyncFS is the OS file system with a slow fdatasync of log segments
-// (a disk whose fsync has a fixed cost), counting them.
+// (a disk whose fsync has a fixed cost), counting them (benchmarks count
+// with no delay).
 type slowSyncFS struct {
 	store.OSFS
 	delay time.Duration
@@ -34,6 +35,15 @@ func (f *slowSyncFS) OpenFile(name string, flag int, perm os.FileMode) (store.Fi
 		return file, err
 	}
 	return slowSyncFile{file, f}, nil
+}
+
+// Fd keeps the OS file's descriptor reachable (the store drops cached
+// pages of consumed segments with it).
+func (f slowSyncFile) Fd() uintptr {
+	if fd, ok := f.File.(interface{ Fd() uintptr }); ok {
+		return fd.Fd()
+	}
+	return ^uintptr(0)
 }
 
 func (f slowSyncFile) Sync() error {
