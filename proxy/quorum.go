@@ -14,7 +14,10 @@ import (
 //     its channel or connection closed is redelivered with the header
 //     x-delivery-count (long) = how often it was returned before. A
 //     consumer's first delivery has no such header; basic.get always
-//     writes it (0 the first time), as RabbitMQ does.
+//     writes it (0 the first time), as RabbitMQ does. A returned
+//     message re-enters at the back, behind every message the queue held
+//     at the return (GroupConfig.ReturnToTail), as RabbitMQ 3.10's quorum
+//     queues requeue: a poison message does not block the others.
 //   - x-delivery-limit (argument, or the policy key delivery-limit; the
 //     lower applies) makes the return that takes the count past the limit
 //     drop the message, or dead-letter it with reason delivery_limit.
@@ -53,6 +56,7 @@ func quorumArgs(q meta.Queue, args map[string]any, p *meta.Policy, cfg *store.Gr
 		return
 	}
 	cfg.CountReturns = true
+	cfg.ReturnToTail = true
 	switch cfg.Overflow {
 	case store.OverflowRejectPublish:
 		cfg.Overflow = store.OverflowRejectPublishSoft

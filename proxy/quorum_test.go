@@ -82,6 +82,7 @@ func TestQuorumArgs(t *testing.T) {
 			var cfg store.GroupConfig
 			quorumArgs(meta.Queue{Name: "q", Durable: true, Arguments: args}, args, tt.policy, &cfg)
 			assert.Equal(t, tt.wantCount, cfg.CountReturns)
+			assert.Equal(t, tt.wantCount, cfg.ReturnToTail, "quorum queues return to the tail")
 			assert.Equal(t, tt.wantHas, cfg.HasDeliveryLimit)
 			assert.Equal(t, tt.wantLimit, cfg.DeliveryLimit)
 		})

@@ -36,14 +36,17 @@ type returnCounts struct {
 	hasLimit bool
 	limit    int64
 	restored map[Position]uint32
-	// unsaved are the returns of the current Nack or Release, written as
-	// one record when it ends (saveReturnsLocked).
-	unsaved []returnCount
+	// unsaved are the returns of the current Nack or Release (or the
+	// deliveries from the back of a Pop, tailreturn.go), written as one
+	// record when it ends (saveReturnsLocked).
+	unsaved   []returnCount
+	tailState // ReturnToTail (tailreturn.go)
 }
 
 func (rc *returnCounts) configure(cfg GroupConfig) {
 	rc.on = cfg.CountReturns
 	rc.limit, rc.hasLimit = cfg.DeliveryLimit, cfg.HasDeliveryLimit
+	rc.tail = cfg.ReturnToTail
 }
 
 // take hands the count restored for p (0 when none) to a message the
@@ -74,19 +77,23 @@ func (rc *returnCounts) restore(counts map[Position]uint32, g *group) {
 }
 
 // returnedLocked counts a return of in, an unacked message of g going
-// back to the group. It reports true when the count passed the delivery
+// back to the group, and sets its re-entry (tailreturn.go). It reports true when the count passed the delivery
 // limit and in was given up instead, so the caller must not requeue it.
-func (n *namespace) returnedLocked(g *group, in *inflight) bool {
-	if !g.dc.on {
+func (n *namespace) returnedLocked(g *group, in *inflight, toTail bool) bool {
+	if !g.dc.on && !g.dc.tail {
 		return false
 	}
-	if in.returns < math.MaxUint32 {
+	in.at = 0
+	if toTail && g.dc.tail && g.prio == nil {
+		in.at = n.be.tail()
+	}
+	if g.dc.on && in.returns < math.MaxUint32 {
 		in.returns++
 	}
 	if g.durable {
-		g.dc.unsaved = append(g.dc.unsaved, returnCount{in.pos, in.returns})
+		g.dc.unsaved = append(g.dc.unsaved, returnCount{in.pos, in.returns, in.at})
 	}
-	if !g.dc.hasLimit || int64(in.returns) <= g.dc.limit {
+	if !g.dc.on || !g.dc.hasLimit || int64(in.returns) <= g.dc.limit {
 		return false
 	}
 	if err := n.giveUpLocked(g, in, DeadDeliveryLimit, false); err != nil {
@@ -103,7 +110,7 @@ func (n *namespace) saveReturnsLocked(g *group) error {
 	}
 	var err error
 	if rs, ok := n.be.(returnSaver); ok {
-		err = rs.saveReturns(g.id, g.dc.unsaved)
+		err = rs.saveReturns(g.id, g.dc.unsaved, g.dc.tail)
 	}
 	g.dc.unsaved = g.dc.unsaved[:0]
 	return err
@@ -118,19 +125,24 @@ func (n *namespace) flushReturnsLocked(g *group) {
 	}
 }
 
-// returnCount is one position's count in a stReturns record.
+// returnCount is one position's count in a stReturns record, and its
+// re-entry in a stReturnsAt one (tailreturn.go).
 type returnCount struct {
 	pos Position
 	n   uint32
+	at  Position
 }
 
 // returnSaver is the backend that persists return counts (the file
 // backend; memory persists nothing).
 type returnSaver interface {
-	saveReturns(id GroupID, counts []returnCount) error
+	saveReturns(id GroupID, counts []returnCount, at bool) error
 }
 
-func (l *fileLog) saveReturns(id GroupID, counts []returnCount) error {
+func (l *fileLog) saveReturns(id GroupID, counts []returnCount, at bool) error {
+	if at {
+		return l.save(func(s *stateLog) { s.putReturnsAt(id, counts) })
+	}
 	return l.save(func(s *stateLog) { s.putReturns(id, counts) })
 }
 
@@ -143,7 +155,7 @@ func (g *group) countsLocked() []returnCount {
 	var out []returnCount
 	for p, in := range g.pending {
 		if in.returns > 0 {
-			out = append(out, returnCount{p, in.returns})
+			out = append(out, returnCount{p, in.returns, 0})
 		}
 	}
 	for p, c := range g.dc.restored {
@@ -151,7 +163,7 @@ func (g *group) countsLocked() []returnCount {
 			delete(g.dc.restored, p) // passed by and not taken: never again
 			continue
 		}
-		out = append(out, returnCount{p, c})
+		out = append(out, returnCount{p, c, 0})
 	}
 	slices.SortFunc(out, func(a, b returnCount) int {
 		switch {
@@ -167,6 +179,12 @@ func (g *group) countsLocked() []returnCount {
 
 // putGroupReturns writes g's counts into a snapshot.
 func (s *stateLog) putGroupReturns(g *group) {
+	if g.dc.tail || g.dc.at != nil {
+		if counts := g.reentriesLocked(); len(counts) > 0 {
+			s.putReturnsAt(g.id, counts) // tailreturn.go
+		}
+		return
+	}
 	if counts := g.countsLocked(); len(counts) > 0 {
 		s.putReturns(g.id, counts)
 	}

@@ -160,8 +160,11 @@
 // 10: the commit log was fdatasynced up to a position), return counts
 // (type 11: positions and how often each was returned, written at every
 // return of a group with CountReturns and in its snapshots,
-// deliverycount.go). Pops are not written, nor requeues of other groups
-// (a crash returns all unacked anyway). A purge is one
+// deliverycount.go), return counts with re-entries (type 12: the same
+// with the log's tail at each return, for a group with ReturnToTail, in
+// place of type 11; also written by a Pop that delivers returned
+// messages from the back, tailreturn.go). Pops are not written otherwise,
+// nor requeues of other groups (a crash returns all unacked anyway). A purge is one
 // checkpoint record. A group checkpoints after max(4096, pending) acks, so
 // a checkpoint costs a bounded amount per ack however many are unacked;
 // when a generation passes max(8 MiB, twice its snapshot), checked every

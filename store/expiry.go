@@ -135,6 +135,20 @@ func (n *namespace) expireHeadLocked(g *group, now int64) error {
 				return err
 			}
 		}
+		if in, err := n.backHeadLocked(g); err != nil || in != nil { // tailreturn.go
+			if err != nil {
+				return err
+			}
+			if !expired(in.expires, now) {
+				n.armTTLLocked(g, in.expires)
+				return nil
+			}
+			g.popBack()
+			if err := n.giveUpLocked(g, in, DeadExpired, true); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(g.requeue) > 0 {
 			in := g.pending[g.requeue.top()]
 			if !expired(in.expires, now) {
@@ -174,7 +188,7 @@ func (n *namespace) nextTakenLocked(g *group) (*entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if take {
+		if take && !(g.dc.at != nil && n.deferLocked(g, e)) { // tailreturn.go
 			return e, nil
 		}
 	}

@@ -30,6 +30,7 @@ type inflight struct {
 	gen        uint16 // deliveries so far, in the receipt
 	requeued   bool
 	persistent bool
+	returns    uint32 // times returned, with CountReturns (deliverycount.go)
 	// expires is the deadline in Unix ms (0: none), fixed when taken.
 	expires int64
 	// peeked: taken from the cursor by the expiry check and parked in the
@@ -38,8 +39,9 @@ type inflight struct {
 	dead            bool  // given up, waiting in the group's dead list
 	level           uint8 // priority level in a priority group
 	prio            uint8 // the record's priority
-
-	returns uint32 // times returned, with CountReturns (deliverycount.go)
+	// at is where the last return re-entered, with ReturnToTail
+	// (tailreturn.go); 0: never returned so.
+	at Position
 }
 
 // group is a consumer group: bindings, a cursor over the merged topics,
@@ -534,6 +536,7 @@ func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
 	var rq posHeap
 	var owed tally
 	g.stats.Ready, g.stats.ReadyBytes = 0, 0
+	inBack := g.dc.backSet() // tailreturn.go
 	for p, in := range g.pending {
 		if in.requeued && in.topic == t {
 			delete(g.pending, p)
@@ -541,12 +544,15 @@ func (n *namespace) forgetTopicLocked(g *group, t TopicID) error {
 		}
 		owed.add(in.bodyLen, in.persistent)
 		if in.requeued {
-			rq.push(p, in.level)
+			if !inBack[p] {
+				rq.push(p, in.level)
+			}
 			g.stats.Ready++
 			g.stats.ReadyBytes += uint64(in.bodyLen)
 		}
 	}
 	g.requeue = rq
+	g.keepBack()
 	from := g.cursor
 	if g.prio != nil {
 		from = min(from, g.prio.minPos())

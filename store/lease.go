@@ -137,7 +137,7 @@ func (n *namespace) releaseLocked(who OwnerID, o *owner) {
 		}
 		for p := range ps {
 			if in := g.pending[p]; in != nil && !in.requeued && in.owner == who {
-				n.requeueLocked(g, in)
+				n.requeueLocked(g, in, false)
 			}
 		}
 		n.flushReturnsLocked(g) // deliverycount.go

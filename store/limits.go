@@ -75,6 +75,16 @@ func (n *namespace) dropHeadLocked(g *group) error {
 				return err
 			}
 		}
+		if in, err := n.backHeadLocked(g); err != nil || in != nil { // tailreturn.go
+			if err != nil {
+				return err
+			}
+			g.popBack()
+			if err := n.giveUpLocked(g, in, DeadMaxLen, true); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(g.requeue) > 0 {
 			in := g.pending[g.requeue.pop()]
 			if err := n.giveUpLocked(g, in, DeadMaxLen, true); err != nil {

@@ -327,6 +327,9 @@ func (n *namespace) restoreGroups(rs *recState, compile func([]byte) (Filter, er
 		}
 		g.redeliverBelow = min(rg.mark, end)
 		g.dc.restore(rg.returns, g)
+		if rg.prio == nil {
+			g.dc.restoreAt(rg.reentries, g) // tailreturn.go
+		}
 		g.markSave = rg.mark
 		if rg.prio != nil {
 			if err := n.restorePrioLocked(g, rg, end); err != nil {

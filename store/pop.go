@@ -27,6 +27,9 @@ func (n *namespace) Pop(id GroupID, who OwnerID, max int, lease time.Duration) (
 	now := n.now()
 	n.expireLocked(now)
 	out, kept, err := n.popSomeLocked(g, max, now.UnixMilli())
+	if len(g.dc.unsaved) > 0 { // delivered from the back (tailreturn.go)
+		err = errors.Join(err, n.saveReturnsLocked(g))
+	}
 	if g.ttl.watching {
 		defer n.checkHeadLocked(g)
 	}
@@ -87,6 +90,12 @@ func (n *namespace) pickLocked(g *group, max int, now int64) ([]pick, error) {
 		return n.pickPrioLocked(g, max, now)
 	}
 	var picked []pick
+	if g.tailing() { // tailreturn.go
+		var err error
+		if picked, err = n.pickTailLocked(g, max, now); err != nil || len(picked) == max {
+			return picked, err
+		}
+	}
 	for len(picked) < max && len(g.requeue) > 0 {
 		p := g.requeue.pop()
 		in := g.pending[p]
@@ -275,12 +284,18 @@ func (n *namespace) dropCorruptLocked(g *group, in *inflight, err error) error {
 	return n.saveDoneLocked(g, []*inflight{in})
 }
 
-func (n *namespace) requeueLocked(g *group, in *inflight) {
-	if n.returnedLocked(g, in) {
+// requeueLocked returns in to g; toTail: a Nack, which a ReturnToTail
+// group serves at its back (tailreturn.go).
+func (n *namespace) requeueLocked(g *group, in *inflight, toTail bool) {
+	if n.returnedLocked(g, in, toTail) {
 		return // given up at its delivery limit
 	}
 	in.requeued = true
-	g.requeue.push(in.pos, in.level)
+	if in.at != 0 {
+		g.toBack(in)
+	} else {
+		g.requeue.push(in.pos, in.level)
+	}
 	g.stats.Unacked--
 	g.stats.UnackedBytes -= uint64(in.bodyLen)
 	g.stats.Ready++
@@ -368,7 +383,7 @@ func (n *namespace) Nack(id GroupID, requeue bool, receipts ...Receipt) error {
 			continue
 		}
 		n.unholdLocked(in.owner, g.id, in.pos)
-		n.requeueLocked(g, in)
+		n.requeueLocked(g, in, true)
 	}
 	return n.saveReturnsLocked(g) // deliverycount.go
 }
@@ -387,6 +402,7 @@ func (n *namespace) Purge(id GroupID) (uint64, error) {
 	for _, it := range g.requeue {
 		delete(g.pending, it.pos)
 	}
+	g.purgeBack()
 	g.owed, g.owedBytes = 0, 0
 	for _, in := range g.pending {
 		if in.persistent {

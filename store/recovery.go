@@ -37,6 +37,10 @@ type recGroup struct {
 	prio            *recPrio // the last checkpoint's levels (priostate.go)
 
 	returns map[Position]uint32 // return counts (deliverycount.go)
+	// reentries of returns to the tail, numbered by seq in the order
+	// read (tailreturn.go).
+	reentries map[Position]reentry
+	seq       uint64
 }
 
 func newRecState() *recState {
@@ -61,6 +65,8 @@ func (rs *recState) apply(typ byte, r *reader) error {
 		rs.applyCheckpoint(typ, r)
 	case stReturns:
 		rs.applyReturns(r)
+	case stReturnsAt:
+		rs.applyReturnsAt(r)
 	case stMark:
 		if g := rs.groups[GroupID(r.u64())]; g != nil {
 			g.mark = max(g.mark, Position(r.u64()))

@@ -24,6 +24,7 @@ const (
 	// 9 is stPrioCheckpoint, a priority group's checkpoint (priostate.go).
 	stDurable byte = 10 // the commit log was fdatasynced up to a position
 	// 11 is stReturns, return counts (deliverycount.go).
+	// 12 is stReturnsAt, return counts with re-entries (tailreturn.go).
 )
 
 // maxStateGen is the size past which the state log is rewritten as a new

@@ -133,6 +133,13 @@ type GroupConfig struct {
 	CountReturns     bool
 	DeliveryLimit    int64
 	HasDeliveryLimit bool
+	// ReturnToTail makes a message returned by Nack with requeue
+	// re-enter behind every record appended before the return, as
+	// RabbitMQ 3.10's quorum queues requeue, instead of at the head
+	// (Release still returns to the head, as a closed channel does there);
+	// a durable group persists the re-entry so that the order survives a
+	// restart. Ignored by priority groups.
+	ReturnToTail bool
 	// OnDead, when set, is called whenever dead letters became available
 	// to TakeDead. It runs on a store goroutine after the store's locks
 	// are released and must not block. It is not persisted.

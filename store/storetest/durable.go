@@ -16,7 +16,8 @@ func runDurable(t *testing.T, f Factory) {
 	t.Run("ReopenPurgeAndDrops", func(t *testing.T) { testReopenPurgeAndDrops(t, f) })
 	t.Run("ReopenPriority", func(t *testing.T) { testReopenPriority(t, f) })
 	t.Run("ReopenPriorityTTL", func(t *testing.T) { testReopenPriorityTTL(t, f) })
-	t.Run("ReopenReturns", func(t *testing.T) { testReopenReturns(t, f) }) // returns.go
+	t.Run("ReopenReturns", func(t *testing.T) { testReopenReturns(t, f) })           // returns.go
+	t.Run("ReopenReturnToTail", func(t *testing.T) { testReopenReturnToTail(t, f) }) // tailreturn.go
 }
 
 func testReopen(t *testing.T, f Factory) {

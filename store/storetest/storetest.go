@@ -119,8 +119,10 @@ func Run(t *testing.T, f Factory) {
 		{"PriorityRejectPublish", testPriorityRejectPublish},
 		{"TTLChangeAppliesToNewRecords", testTTLChangeAppliesToNewRecords},
 		{"DeadLettersOff", testDeadLettersOff},
-		{"Returns", testReturns},                     // returns.go
-		{"DeliveryLimit", testDeliveryLimit},         // returns.go
+		{"Returns", testReturns},             // returns.go
+		{"DeliveryLimit", testDeliveryLimit}, // returns.go
+		{"ReturnToTail", testReturnToTail},   // tailreturn.go
+		{"ReturnToTailLimits", testReturnToTailLimits},
 		{"RejectPublishSoft", testRejectPublishSoft}, // softlimit.go
 	}
 	for _, tt := range tests {
