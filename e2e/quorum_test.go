@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -347,14 +346,12 @@ func TestQuorumAdminAPI(t *testing.T) {
 
 // TestQuorumDeliveryCountRestart: the count survives a broker restart and
 // a crash (nothing is unacked then, so neither returns anything), and so
-// does a transient message. An external broker is restarted with
-// WARREN_E2E_RESTART_CMD.
+// do a transient message and the order of the returned ones (each nacked
+// message went behind the other). An external broker is restarted with
+// WARREN_E2E_RESTART_CMD. Not parallel: restarting an external broker
+// would cut the connections of every test running beside it.
 func TestQuorumDeliveryCountRestart(t *testing.T) {
-	t.Parallel()
 	b := startBroker(t)
-	if b.external && os.Getenv("WARREN_E2E_RESTART_CMD") == "" {
-		t.Skip("restarting an external broker needs WARREN_E2E_RESTART_CMD")
-	}
 	ch := b.channel()
 	q := uniqueName(t, "restart")
 	_, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
@@ -362,36 +359,97 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	publishConfirmedKeys(t, ch, "", []string{q, q},
 		amqp.Publishing{DeliveryMode: amqp.Persistent, Body: []byte("p")},
 		amqp.Publishing{DeliveryMode: amqp.Transient, Body: []byte("t")})
-	for range 2 {
+	next := func(body string, count int64) amqp.Delivery {
+		t.Helper()
 		d := getOne(t, ch, q)
-		require.Equal(t, "p", string(d.Body), "a returned message comes first")
-		require.NoError(t, d.Nack(false, true))
+		require.Equal(t, body, string(d.Body), "a nacked message goes behind the ready ones")
+		n, ok := deliveryCount(t, d)
+		require.True(t, ok)
+		require.Equal(t, count, n, "x-delivery-count of %s", body)
+		return d
+	}
+	for i, body := range []string{"p", "t", "p"} {
+		require.NoError(t, next(body, int64(i/2)).Nack(false, true))
 	}
 	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nacks were handled
 	require.NoError(t, err)
-	b.restart()
+	b.restart() // t (1 return), then p (2)
 	ch = b.channel()
 	deleteQueueAtCleanup(b, q)
-	d := getOne(t, ch, q)
-	n, ok := deliveryCount(t, d)
-	require.True(t, ok)
-	assert.Equal(t, int64(2), n)
-	assert.Equal(t, "p", string(d.Body))
+	d := next("t", 1)
+	assert.Equal(t, amqp.Transient, d.DeliveryMode, "the delivery mode is the publisher's")
 	require.NoError(t, d.Nack(false, true))
-	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nack was handled
+	require.NoError(t, next("p", 2).Nack(false, true))
+	_, err = ch.QueueDeclarePassive(q, true, false, false, false, nil) // the nacks were handled
 	require.NoError(t, err)
 
-	b.crash() // kill -9: the return written just before survives too
+	b.crash() // kill -9: the returns written just before survive too
 	ch = b.channel()
-	d = getOne(t, ch, q)
-	n, ok = deliveryCount(t, d)
-	require.True(t, ok)
-	assert.Equal(t, int64(3), n)
-	require.NoError(t, d.Ack(false))
+	require.NoError(t, next("t", 2).Ack(false))
+	require.NoError(t, next("p", 3).Ack(false))
+}
 
-	// A quorum queue keeps every message, transient ones too.
-	d = getOne(t, ch, q)
-	assert.Equal(t, "t", string(d.Body))
-	assert.Equal(t, amqp.Transient, d.DeliveryMode, "the delivery mode is the publisher's")
-	require.NoError(t, d.Ack(false))
+// TestQuorumReturnOrder: a quorum queue requeues a message nacked,
+// rejected or recovered behind every message ready at the return, ahead
+// of one published after it, so that a message that keeps failing does
+// not block the others; one left unacked by a closed channel comes back
+// at the head (RabbitMQ 3.10.8 does both). A consumer sees the same.
+func TestQuorumReturnOrder(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQuorum(t, b, ch, "order", nil)
+	publish := func(q string, bodies ...string) {
+		t.Helper()
+		for _, s := range bodies {
+			publishConfirmedKeys(t, ch, "", []string{q}, body(s))
+		}
+	}
+	take := func(ch *amqp.Channel, want string) amqp.Delivery {
+		t.Helper()
+		d := getOne(t, ch, q)
+		require.Equal(t, want, string(d.Body))
+		return d
+	}
+	publish(q, "a", "b", "c")
+	require.NoError(t, take(ch, "a").Nack(false, true)) // b c a
+	publish(q, "d")                                     // b c a d
+	require.NoError(t, take(ch, "b").Reject(true))      // c a d b
+	take(ch, "c")
+	require.NoError(t, ch.Recover(true)) // a d b c
+	other := freshChannel(t, conn)
+	take(other, "a")
+	require.NoError(t, other.Close()) // a, back at the head
+	require.Eventually(t, func() bool {
+		st, err := ch.QueueDeclarePassive(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+		require.NoError(t, err)
+		return st.Messages == 4
+	}, 10*time.Second, 10*time.Millisecond, "the closed channel's message is not back")
+	var got []string
+	for range 4 {
+		d := getOne(t, ch, q)
+		n, _ := deliveryCount(t, d)
+		got = append(got, fmt.Sprintf("%s/%d", d.Body, n))
+		require.NoError(t, d.Ack(false))
+	}
+	assert.Equal(t, []string{"a/2", "d/0", "b/1", "c/1"}, got)
+
+	// A consumer with prefetch 1 nacking its first delivery.
+	q2 := declareQuorum(t, b, ch, "consumer", nil)
+	publish(q2, "p", "t", "u")
+	require.NoError(t, ch.Qos(1, 0, false))
+	deliveries, err := ch.Consume(q2, "", false, false, false, false, nil)
+	require.NoError(t, err)
+	d := <-deliveries
+	require.Equal(t, "p", string(d.Body))
+	require.NoError(t, d.Nack(false, true))
+	got = got[:0]
+	for range 3 {
+		d := <-deliveries
+		n, _ := deliveryCount(t, d)
+		got = append(got, fmt.Sprintf("%s/%d/%v", d.Body, n, d.Redelivered))
+		require.NoError(t, d.Ack(false))
+	}
+	assert.Equal(t, []string{"t/0/false", "u/0/false", "p/1/true"}, got)
 }
