@@ -87,7 +87,7 @@ func (a *api) overview(rq *request) error {
 			"connections": len(a.sessions.Connections()), "channels": len(a.sessions.Channels()),
 			"consumers": totals.Consumers, "exchanges": exchanges, "queues": queues,
 		},
-		"listeners": []any{}, "contexts": []any{},
+		"listeners": a.listenersJSON(rq), "contexts": []any{},
 		"sample_retention_policies": map[string]any{"global": []int{600, 3600, 28800, 86400}, "basic": []int{600, 3600}, "detailed": []int{600}},
 		"churn_rates":               zeroCounters("channel_closed", "channel_created", "connection_closed", "connection_created", "queue_created", "queue_declared", "queue_deleted"),
 	})

@@ -45,6 +45,8 @@ func (a *api) routes() {
 	a.adminRoutes()
 	a.nodeRoutes()
 	a.topicPermissionRoutes()
+	a.healthRoutes()  // health.go
+	a.messageRoutes() // api_messages.go
 	a.unbuiltRoutes()
 	a.mux.HandleFunc("/", a.notFound)
 }

@@ -37,6 +37,27 @@ func (f fakeSessions) CloseConnection(name, reason string) bool {
 	return name == "127.0.0.1:5000 -> 127.0.0.1:5672"
 }
 func (f fakeSessions) MessageStats() StatsSnapshot { return f.msgStats }
+func (f fakeSessions) Listeners() []Listener {
+	return []Listener{{Protocol: "amqp", IP: "::", Port: 5672}}
+}
+
+// PublishMessage routes to "q" only; the exchange "gone" does not exist.
+func (f fakeSessions) PublishMessage(_ context.Context, m PublishRequest) (bool, error) {
+	if m.Exchange == "gone" {
+		return false, Errorf(CodeNotFound, "NOT_FOUND - no exchange 'gone' in vhost '%s'", m.Vhost)
+	}
+	return m.RoutingKey == "q", nil
+}
+
+// GetMessages returns one message per count, up to two.
+func (f fakeSessions) GetMessages(_ context.Context, g GetRequest) ([]GotMessage, error) {
+	out := []GotMessage{}
+	for i := range min(g.Count, 2) {
+		out = append(out, GotMessage{RoutingKey: g.Queue, Redelivered: g.Requeue, MessageCount: 1 - i,
+			Properties: MessageProperties{DeliveryMode: 2}, Body: []byte("hello")})
+	}
+	return out, nil
+}
 
 // testMaxBody keeps the body-cap test cheap; definitions files fit.
 const testMaxBody = 1 << 20
@@ -132,15 +153,19 @@ func TestAPIStatusAndErrors(t *testing.T) {
 		{"nodes need monitoring", "GET", "/api/nodes", "mgmt", "", 401, `{"error":"not_authorised","reason":"Not monitor user"}`},
 		{"aliveness", "GET", "/api/aliveness-test/%2F", "guest", "", 200, `{"status":"ok"}`},
 		{"purge without a purger", "DELETE", "/api/queues/%2F/q/contents", "guest", "", 501, ""},
-		{"unbuilt: publish through the API", "POST", "/api/exchanges/%2F/amq.direct/publish", "guest", "{}", 501,
-			`{"error":"not_implemented","reason":"POST /api/exchanges/{vhost}/{name}/publish is not implemented by Warren (README: Not implemented)"}`},
+		{"publish through the API", "POST", "/api/exchanges/%2F/amq.default/publish", "guest",
+			`{"properties":{},"routing_key":"q","payload":"x","payload_encoding":"string"}`, 200, `{"routed":true}`},
+		{"publish without a routing key", "POST", "/api/exchanges/%2F/amq.direct/publish", "guest", "{}", 400,
+			`{"error":"bad_request","reason":"[{key_missing,routing_key}]"}`},
 		{"unbuilt: a stream", "PUT", "/api/queues/%2F/s", "guest", `{"durable":true,"arguments":{"x-queue-type":"stream"}}`, 501,
 			`{"error":"not_implemented","reason":"queue 's' in vhost '/': queue type 'stream' is not implemented by Warren"}`},
-		{"unbuilt: get through the API", "POST", "/api/queues/%2F/q/get", "guest", "{}", 501, `"error":"not_implemented"`},
+		{"get through the API", "POST", "/api/queues/%2F/q/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`, 200,
+			`[{"payload_bytes":5,"redelivered":true,"exchange":"","routing_key":"q","message_count":1,"properties":{"delivery_mode":2},"payload":"hello","payload_encoding":"string"}]`},
+		{"get without an ackmode", "POST", "/api/queues/%2F/q/get", "guest", "{}", 400, `{"error":"bad_request","reason":"[{key_missing,ackmode}]"}`},
 		{"unbuilt: parameters", "GET", "/api/parameters/shovel/%2F", "guest", "", 501, `"error":"not_implemented"`},
 		{"topic permission without keys", "PUT", "/api/topic-permissions/%2F/guest", "guest", "{}", 400,
 			`{"error":"bad_request","reason":"[{key_missing,exchange},{key_missing,write},{key_missing,read}]"}`},
-		{"unbuilt: health check", "GET", "/api/health/checks/virtual-hosts", "guest", "", 501, `"error":"not_implemented"`},
+		{"health check: virtual hosts", "GET", "/api/health/checks/virtual-hosts", "guest", "", 200, `{"status":"ok"}`},
 		{"built health check", "GET", "/api/health/checks/alarms", "guest", "", 200, `{"status":"ok"}`},
 		{"unbuilt needs a login too", "GET", "/api/feature-flags", "", "", 401, ""},
 		{"paged", "GET", "/api/exchanges/%2F?page=1&page_size=2&name=amq.&columns=name,type", "guest", "", 200,

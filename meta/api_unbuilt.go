@@ -8,8 +8,6 @@ import "net/http"
 // of an ambiguous 404 (patterns ending in / cover their subtree, any
 // method; the more specific routes that are built still win).
 var unbuiltPaths = []string{
-	"POST /api/exchanges/{vhost}/{name}/publish",
-	"POST /api/queues/{vhost}/{name}/get",
 	"/api/parameters", "/api/parameters/",
 	"/api/global-parameters", "/api/global-parameters/",
 	"/api/vhost-limits", "/api/vhost-limits/",
@@ -17,7 +15,6 @@ var unbuiltPaths = []string{
 	"/api/operator-policies", "/api/operator-policies/",
 	"/api/feature-flags", "/api/feature-flags/",
 	"/api/auth", "/api/auth/",
-	"/api/health/checks/",
 	"POST /api/users/bulk-delete",
 	"/api/rebalance/queues",
 }

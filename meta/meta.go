@@ -201,6 +201,66 @@ type Sessions interface {
 	// Queue, exchange and vhost counts survive the channels that made
 	// them; the admin API turns two of these snapshots into rates.
 	MessageStats() StatsSnapshot
+	// Listeners are the proxy's client listeners (amqp, amqp/ssl) for
+	// /api/overview and the listener health checks (health.go).
+	Listeners() []Listener
+	// PublishMessage routes and stores one message as the admin API's
+	// publish (api_messages.go): routed is false when no queue took it. A
+	// persistent message routed to a durable queue is durable when it
+	// returns. Errors are *Error values carrying the AMQP reply code.
+	PublishMessage(ctx context.Context, m PublishRequest) (routed bool, err error)
+	// GetMessages takes up to g.Count ready messages of a queue, then
+	// acknowledges, requeues or rejects them as g says.
+	GetMessages(ctx context.Context, g GetRequest) ([]GotMessage, error)
+}
+
+// Listener is one listening socket in RabbitMQ's terms: protocol "amqp",
+// "amqp/ssl" or "http". CertNotAfter is the expiry of the certificate a TLS
+// listener serves (zero otherwise).
+type Listener struct {
+	Protocol     string
+	IP           string
+	Port         int
+	CertFile     string
+	CertNotAfter time.Time
+}
+
+// MessageProperties are AMQP basic properties as the admin API reads and
+// writes them; empty strings and zero numbers are absent properties.
+type MessageProperties struct {
+	ContentType, ContentEncoding       string
+	Headers                            map[string]any // JSON-shaped values
+	DeliveryMode, Priority             uint8
+	CorrelationID, ReplyTo, Expiration string
+	MessageID                          string
+	Timestamp                          int64 // Unix seconds
+	Type, UserID, AppID, ClusterID     string
+}
+
+// PublishRequest is a publish by User through the admin API.
+type PublishRequest struct {
+	Vhost, Exchange, RoutingKey, User string
+	Properties                        MessageProperties
+	Body                              []byte
+}
+
+// GetRequest takes up to Count messages of a queue; the taken messages are
+// then requeued (Requeue), dead-lettered or dropped (Reject without
+// Requeue), or acknowledged.
+type GetRequest struct {
+	Vhost, Queue    string
+	Count           int
+	Requeue, Reject bool
+}
+
+// GotMessage is one message GetMessages took. MessageCount is the number
+// of ready messages left after it.
+type GotMessage struct {
+	Exchange, RoutingKey string
+	Redelivered          bool
+	MessageCount         int
+	Properties           MessageProperties
+	Body                 []byte
 }
 
 // MessageStats are cumulative counts, in RabbitMQ's message_stats terms.
