@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warren-mq/warren/meta"
+)
+
+// TestAPIPublishThenConsume: a message published through the admin API
+// reaches an AMQP consumer with its properties and body.
+func TestAPIPublishThenConsume(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("apiq", true, false, false, false, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	routed, err := ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", Exchange: "", RoutingKey: "apiq", User: "guest",
+		Properties: meta.MessageProperties{DeliveryMode: 2, ContentType: "text/plain", Priority: 3, MessageID: "m1", Timestamp: 12345,
+			UserID: "guest", Headers: map[string]any{"n": int64(1), "s": "x", "l": []any{int64(1), "a"}, "t": map[string]any{"b": true}}},
+		Body: []byte("hello")})
+	require.NoError(t, err)
+	assert.True(t, routed)
+	d, ok, err := ch.Get("apiq", true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "hello", string(d.Body))
+	assert.Equal(t, uint8(2), d.DeliveryMode)
+	assert.Equal(t, "text/plain", d.ContentType)
+	assert.Equal(t, uint8(3), d.Priority)
+	assert.Equal(t, "m1", d.MessageId)
+	assert.Equal(t, int64(12345), d.Timestamp.Unix())
+	assert.Equal(t, amqp.Table{"n": int64(1), "s": "x", "l": []any{int64(1), "a"}, "t": amqp.Table{"b": true}}, d.Headers)
+
+	routed, err = ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", Exchange: "amq.direct", RoutingKey: "nowhere", User: "guest"})
+	require.NoError(t, err)
+	assert.False(t, routed)
+}
+
+func TestAPIPublishRefused(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("full", false, false, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"})
+	require.NoError(t, err)
+	require.NoError(t, ch.ExchangeDeclare("inner", "fanout", false, false, true, false, nil))
+	tests := []struct {
+		name     string
+		req      meta.PublishRequest
+		wantCode int
+		wantText string
+	}{
+		{"missing exchange", meta.PublishRequest{Vhost: "/", Exchange: "nosuch", User: "guest"},
+			meta.CodeNotFound, "NOT_FOUND - no exchange 'nosuch' in vhost '/'"},
+		{"internal exchange", meta.PublishRequest{Vhost: "/", Exchange: "inner", User: "guest"},
+			meta.CodeAccessRefused, "ACCESS_REFUSED - cannot publish to internal exchange 'inner' in vhost '/'"},
+		{"someone else's user_id", meta.PublishRequest{Vhost: "/", RoutingKey: "full", User: "guest", Properties: meta.MessageProperties{UserID: "bob"}},
+			meta.CodePreconditionFailed, "PRECONDITION_FAILED - user_id property set to 'bob' but authenticated user was 'guest'"},
+		{"queue full, reject-publish", meta.PublishRequest{Vhost: "/", RoutingKey: "full", User: "guest", Body: []byte("x")},
+			meta.CodePreconditionFailed, "rejected Unable to publish message. Check queue limits."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ts.PublishMessage(context.Background(), tt.req)
+			var me *meta.Error
+			require.True(t, errors.As(err, &me), "%v", err)
+			assert.Equal(t, tt.wantCode, me.Code)
+			assert.Equal(t, tt.wantText, me.Text)
+		})
+	}
+}
+
+// TestAPIGetAckModes: the API's get takes what AMQP published, and its
+// ack modes requeue, acknowledge, or reject into the dead-letter queue.
+func TestAPIGetAckModes(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("dlq", false, false, false, false, nil)
+	require.NoError(t, err)
+	_, err = ch.QueueDeclare("work", false, false, false, false, amqp.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"})
+	require.NoError(t, err)
+	for _, body := range []string{"one", "two", "three"} {
+		require.NoError(t, ch.PublishWithContext(context.Background(), "", "work", false, false,
+			amqp.Publishing{Body: []byte(body), ContentType: "text/plain", Headers: amqp.Table{"k": "v"}}))
+	}
+	require.NoError(t, syncCh(ch))
+	get := func(g meta.GetRequest) []meta.GotMessage {
+		t.Helper()
+		g.Vhost = "/"
+		out, err := ts.GetMessages(context.Background(), g)
+		require.NoError(t, err)
+		return out
+	}
+	got := get(meta.GetRequest{Queue: "work", Count: 5, Requeue: true})
+	require.Len(t, got, 3)
+	assert.Equal(t, meta.GotMessage{RoutingKey: "work", MessageCount: 2,
+		Properties: meta.MessageProperties{ContentType: "text/plain", Headers: map[string]any{"k": "v"}}, Body: []byte("one")}, got[0])
+	assert.Equal(t, []int{2, 1, 0}, []int{got[0].MessageCount, got[1].MessageCount, got[2].MessageCount})
+
+	got = get(meta.GetRequest{Queue: "work", Count: 1})
+	require.Len(t, got, 1)
+	assert.True(t, got[0].Redelivered, "requeued by the first get")
+	assert.Equal(t, "one", string(got[0].Body))
+
+	got = get(meta.GetRequest{Queue: "work", Count: 1, Reject: true})
+	require.Len(t, got, 1)
+	assert.Equal(t, "two", string(got[0].Body))
+	var dead []meta.GotMessage
+	require.Eventually(t, func() bool {
+		dead = get(meta.GetRequest{Queue: "dlq", Count: 1})
+		return len(dead) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, "two", string(dead[0].Body))
+	assert.Contains(t, dead[0].Properties.Headers, "x-death")
+
+	assert.Len(t, get(meta.GetRequest{Queue: "work", Count: 5}), 1, "three is left")
+	assert.Empty(t, get(meta.GetRequest{Queue: "work", Count: 5}))
+	_, err = ts.GetMessages(context.Background(), meta.GetRequest{Vhost: "/", Queue: "nosuch", Count: 1})
+	var me *meta.Error
+	require.True(t, errors.As(err, &me))
+	assert.Equal(t, meta.CodeNotFound, me.Code)
+}
+
+func TestListeners(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	ts := startServer(t, func(c *Config) {
+		c.AMQPSAddr, c.TLSCertFile, c.TLSKeyFile = "127.0.0.1:0", certFile, keyFile
+	})
+	ls := ts.Listeners()
+	require.Len(t, ls, 2)
+	assert.Equal(t, "amqp", ls[0].Protocol)
+	assert.Equal(t, ts.Addr().String(), "127.0.0.1:"+strconv.Itoa(ls[0].Port))
+	assert.Equal(t, "amqp/ssl", ls[1].Protocol)
+	assert.Equal(t, certFile, ls[1].CertFile)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), ls[1].CertNotAfter, 2*time.Minute)
+	assert.Len(t, startServer(t).Listeners(), 1, "no amqps")
+}
