@@ -237,7 +237,7 @@ func (ch *channel) basicGet(m *amqpwire.BasicGet) error {
 	c.mu.Lock()
 	if ch.released {
 		c.mu.Unlock()
-		return c.ns.Nack(g, true, d.Receipt)
+		return c.ns.GiveBack(g, *d) // never sent: no return
 	}
 	ch.nextTag++
 	tag := ch.nextTag

@@ -344,16 +344,14 @@ func (c *conn) deliver(w pumpItem, ds []store.Delivery) {
 	}
 }
 
-// giveBack requeues deliveries that could not be delivered.
+// giveBack hands back deliveries that could not be delivered: to the
+// head, not counted as returns (a quorum queue would otherwise send them
+// to its back with x-delivery-count raised).
 func (c *conn) giveBack(g store.GroupID, ds []store.Delivery) {
 	if len(ds) == 0 {
 		return
 	}
-	rs := make([]store.Receipt, len(ds))
-	for i := range ds {
-		rs[i] = ds[i].Receipt
-	}
-	if err := c.ns.Nack(g, true, rs...); err != nil && !errors.Is(err, store.ErrNoGroup) {
+	if err := c.ns.GiveBack(g, ds...); err != nil && !errors.Is(err, store.ErrNoGroup) {
 		c.log.Warn("proxy: requeue undeliverable", "err", err)
 	}
 }

@@ -267,6 +267,11 @@ type Namespace interface {
 	// Nack returns delivered messages to the group (requeue, marked
 	// redelivered, served before the cursor) or drops them.
 	Nack(id GroupID, requeue bool, receipts ...Receipt) error
+	// GiveBack hands back popped messages that never reached a client
+	// (a consumer gone between Pop and delivery): they go back to the
+	// head with the redelivered flag they were popped with, and count
+	// no return.
+	GiveBack(id GroupID, ds ...Delivery) error
 	// Extend renews the lease of everything owner holds in this namespace.
 	Extend(owner OwnerID, lease time.Duration) error
 	// Release requeues everything owner holds in this namespace (a closed

@@ -68,6 +68,15 @@ func (g *group) toBack(in *inflight) {
 	g.dc.seq++
 }
 
+// toFront parks in, handed back unsent (GiveBack), at the front of the
+// back, after the ones handed back before it.
+func (g *group) toFront(in *inflight) {
+	b := backItem{in.pos, 0, g.dc.seq}
+	g.dc.seq++
+	i, _ := slices.BinarySearchFunc(g.dc.back, b, cmpBack)
+	g.dc.back = slices.Insert(g.dc.back, i, b)
+}
+
 func cmpBack(a, b backItem) int {
 	if c := cmp.Compare(a.at, b.at); c != 0 {
 		return c
@@ -250,9 +259,10 @@ func (g *group) reentriesLocked() []returnCount {
 	for _, b := range g.dc.back {
 		all = append(all, keyed{returnCount{b.pos, g.pending[b.pos].returns, b.at}, b.seq})
 	}
+	inBack := g.dc.backSet()
 	for p, in := range g.pending {
-		if (in.requeued && in.at != 0) || (in.returns == 0 && in.at == 0) {
-			continue // at the back, or nothing to keep
+		if inBack[p] || (in.returns == 0 && in.at == 0) {
+			continue // listed above, or nothing to keep
 		}
 		all = append(all, keyed{returnCount{p, in.returns, in.at}, ^uint64(0)})
 	}

@@ -123,6 +123,7 @@ func Run(t *testing.T, f Factory) {
 		{"DeliveryLimit", testDeliveryLimit}, // returns.go
 		{"ReturnToTail", testReturnToTail},   // tailreturn.go
 		{"ReturnToTailLimits", testReturnToTailLimits},
+		{"GiveBack", testGiveBack},                   // tailreturn.go
 		{"RejectPublishSoft", testRejectPublishSoft}, // softlimit.go
 	}
 	for _, tt := range tests {

@@ -142,3 +142,33 @@ func testReopenReturnToTail(t *testing.T, f Factory) {
 	require.Equal(t, []string{"b/1", "a/1", "e/0", "c/1", "f/0"}, popBodies(t, ns, 1))
 	require.NoError(t, s.Close())
 }
+
+// testGiveBack: messages popped and handed back unsent return to the
+// head, also in a ReturnToTail group, with the redelivered flag and the
+// count they were popped with; receipts stay checked.
+func testGiveBack(t *testing.T, ns store.Namespace) {
+	require.NoError(t, ns.EnsureGroup(1, tailGroup(10)))
+	appendAll(t, ns, Msg(10, 1, "k", "a"), Msg(10, 1, "k", "b"), Msg(10, 1, "k", "c"))
+	d := popReturns(t, ns, 1, 1)
+	require.NoError(t, ns.Nack(1, true, d.Receipt)) // b c a
+	ds, err := ns.Pop(1, 1, 3, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+	require.NoError(t, ns.GiveBack(1, ds[0], ds[2])) // b and a unsent (in popped order), c unacked
+	require.ErrorIs(t, ns.GiveBack(1, ds[0]), store.ErrBadReceipt)
+	require.Equal(t, store.GroupStats{Ready: 2, ReadyBytes: 2, Unacked: 1, UnackedBytes: 1}, stats(t, ns, 1))
+	again, err := ns.Pop(1, 2, 3, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, again, 2)
+	for i, want := range []struct {
+		body        string
+		returns     uint32
+		redelivered bool
+	}{{"b", 0, false}, {"a", 1, true}} {
+		require.Equal(t, want.body, string(again[i].Message.Body))
+		require.Equal(t, want.returns, again[i].Returns, want.body)
+		require.Equal(t, want.redelivered, again[i].Redelivered, want.body)
+	}
+	require.NoError(t, ns.Ack(1, again[0].Receipt, again[1].Receipt, ds[1].Receipt))
+	require.Equal(t, store.GroupStats{}, stats(t, ns, 1))
+}
