@@ -153,7 +153,18 @@ func TestAPIGetReadsWhatAMQPPublished(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok, "acked and rejected messages are gone")
 
-	status, raw := api(t, b, "POST", "/api/queues/%2F/"+q+"/get", map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "foo"})
+	getReq := map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"}
+	status, raw := api(t, b, "POST", "/api/queues/%2F/e2e-no-such-queue/get", getReq)
+	assert.Equal(t, 404, status)
+	assert.JSONEq(t, `{"error":"not_found","reason":"NOT_FOUND - no queue 'e2e-no-such-queue' in vhost '/'"}`, string(raw))
+	excl, err := ch.QueueDeclare("", false, true, true, false, nil)
+	require.NoError(t, err)
+	status, raw = api(t, b, "POST", "/api/queues/%2F/"+url.PathEscape(excl.Name)+"/get", getReq)
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"error":"bad_request","reason":"405 RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '`+excl.Name+
+		`' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."}`, string(raw))
+	getReq["encoding"] = "foo"
+	status, raw = api(t, b, "POST", "/api/queues/%2F/"+q+"/get", getReq)
 	assert.Equal(t, 400, status)
 	assert.JSONEq(t, `{"error":"bad_request","reason":"Unsupported encoding. Please use auto or base64."}`, string(raw))
 }

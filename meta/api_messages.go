@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 )
@@ -124,7 +125,10 @@ type getBody struct {
 func (a *api) getMessages(rq *request) error {
 	q, err := rq.findQueue()
 	if err != nil {
-		return err
+		if _, verr := rq.vhost(); verr != nil {
+			return verr
+		}
+		return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("NOT_FOUND - no queue '%s' in vhost '%s'", rq.path("name"), rq.path("vhost"))}
 	}
 	var b getBody
 	if err := rq.readBody(&b); err != nil {
@@ -167,8 +171,12 @@ func (a *api) getMessages(rq *request) error {
 		return rq.ok(out)
 	}
 	got, err := a.sessions.GetMessages(rq.r.Context(), req)
-	if err != nil {
-		return err
+	var me *Error
+	switch {
+	case errors.As(err, &me) && me.Code == CodeNotFound:
+		return &apiError{http.StatusNotFound, "not_found", me.Text}
+	case err != nil:
+		return amqpReplyError(err)
 	}
 	for i := range got {
 		out = append(out, gotJSON(&got[i], *b.Encoding == "base64", truncate))
@@ -259,13 +267,13 @@ func parseProperties(raw json.RawMessage) (MessageProperties, error) {
 		}
 	}
 	ints := []struct {
-		name string
-		max  int64
-		set  func(int64)
+		name     string
+		min, max int64
+		set      func(int64)
 	}{
-		{"delivery_mode", 255, func(n int64) { p.DeliveryMode = uint8(n) }},
-		{"priority", 255, func(n int64) { p.Priority = uint8(n) }},
-		{"timestamp", 1<<63 - 1, func(n int64) { p.Timestamp = n }},
+		{"delivery_mode", 0, 255, func(n int64) { p.DeliveryMode = uint8(n) }},
+		{"priority", 0, 255, func(n int64) { p.Priority = uint8(n) }},
+		{"timestamp", -1 << 63, 1<<63 - 1, func(n int64) { p.Timestamp = n }},
 	}
 	for _, f := range ints {
 		v, ok := m[f.name]
@@ -274,7 +282,7 @@ func parseProperties(raw json.RawMessage) (MessageProperties, error) {
 		}
 		num, _ := v.(json.Number)
 		n, err := num.Int64()
-		if err != nil || n < 0 || n > f.max {
+		if err != nil || n < f.min || n > f.max {
 			return p, &reasonError{kind: "bad_request", reason: []any{"not_int", f.name}}
 		}
 		f.set(n)

@@ -68,6 +68,8 @@ func TestAPIPublishMessage(t *testing.T) {
 		{"bad base64", "amq.direct", "guest", pub(`{}`, "q", "!!!", "base64"), 400, `{"error":"bad_request","reason":["not_base64","!!!"]}`, nil},
 		{"delivery mode as a string", "amq.direct", "guest", pub(`{"delivery_mode":"2"}`, "q", "x", "string"), 400,
 			`{"error":"bad_request","reason":["not_int","delivery_mode"]}`, nil},
+		{"timestamp before 1970", "amq.direct", "guest", pub(`{"timestamp":-5}`, "q", "x", "string"), 200, `{"routed":true}`,
+			&PublishRequest{Vhost: "/", Exchange: "amq.direct", RoutingKey: "q", User: "guest", Body: []byte("x"), Properties: MessageProperties{Timestamp: -5}}},
 		{"null header", "amq.direct", "guest", pub(`{"headers":{"n":null}}`, "q", "x", "string"), 400,
 			`{"error":"bad_request","reason":"null_not_allowed"}`, nil},
 		{"not json", "amq.direct", "guest", "notjson", 400, `{"error":"bad_request","reason":"not_json"}`, nil},
@@ -130,8 +132,12 @@ func TestAPIGetMessages(t *testing.T) {
 	}
 	t.Run("missing queue", func(t *testing.T) {
 		srv, _, _ := newMessagesAPI(t)
-		status, _ := do(t, srv, "POST", "/api/queues/%2F/nope/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`)
+		status, body := do(t, srv, "POST", "/api/queues/%2F/nope/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`)
 		assert.Equal(t, 404, status)
+		assert.JSONEq(t, `{"error":"not_found","reason":"NOT_FOUND - no queue 'nope' in vhost '/'"}`, body)
+		status, body = do(t, srv, "POST", "/api/queues/nope/q/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`)
+		assert.Equal(t, 404, status)
+		assert.JSONEq(t, `{"error":"not_found","reason":"vhost_not_found"}`, body)
 	})
 }
 

@@ -190,6 +190,11 @@ func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMe
 	if !ok {
 		return nil, meta.Errorf(meta.CodeNotFound, "NOT_FOUND - no vhost '%s'", g.Vhost)
 	}
+	if q.Owner != "" { // exclusive: only its own connection may get
+		return nil, meta.Errorf(meta.CodeResourceLocked, "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '%s' in vhost '%s'. "+
+			"It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
+			q.Name, g.Vhost)
+	}
 	s.topo.touchQueue(g.Vhost, q.Name)
 	gid := store.GroupID(q.ID)
 	owner := store.OwnerID(s.nextID.Add(1))

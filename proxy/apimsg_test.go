@@ -125,6 +125,12 @@ func TestAPIGetAckModes(t *testing.T) {
 	var me *meta.Error
 	require.True(t, errors.As(err, &me))
 	assert.Equal(t, meta.CodeNotFound, me.Code)
+
+	excl, err := ch.QueueDeclare("", false, false, true, false, nil)
+	require.NoError(t, err)
+	_, err = ts.GetMessages(context.Background(), meta.GetRequest{Vhost: "/", Queue: excl.Name, Count: 1})
+	require.True(t, errors.As(err, &me))
+	assert.Equal(t, meta.CodeResourceLocked, me.Code, "another connection's exclusive queue")
 }
 
 func TestListeners(t *testing.T) {
