@@ -265,7 +265,8 @@ type Namespace interface {
 	// Ack removes delivered messages for good.
 	Ack(id GroupID, receipts ...Receipt) error
 	// Nack returns delivered messages to the group (requeue, marked
-	// redelivered, served before the cursor) or drops them.
+	// redelivered, served before the cursor, or behind what was appended
+	// before the Nack with GroupConfig.ReturnToTail) or drops them.
 	Nack(id GroupID, requeue bool, receipts ...Receipt) error
 	// GiveBack hands back popped messages that never reached a client
 	// (a consumer gone between Pop and delivery): they go back to the
