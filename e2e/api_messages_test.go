@@ -236,3 +236,48 @@ func mustAtoi(t *testing.T, s string) int {
 	require.NoError(t, err)
 	return n
 }
+
+// TestAPIAlarmHealthChecks: the alarm checks fail while a disk alarm is
+// raised (alarm_test.go drives it on either broker) and pass once cleared.
+func TestAPIAlarmHealthChecks(t *testing.T) {
+	b, alarm := startBrokerWithDiskAlarm(t)
+	check := func(path string) (int, map[string]any) {
+		status, raw := api(t, b, "GET", "/api/health/checks/"+path, nil)
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+		return status, out
+	}
+	for _, path := range []string{"alarms", "local-alarms"} {
+		status, out := check(path)
+		require.Equal(t, 200, status, "%s before the alarm: %v", path, out)
+	}
+	alarm.raise()
+	cleared := false
+	defer func() {
+		if !cleared {
+			alarm.clear()
+		}
+	}()
+	for path, reason := range map[string]string{
+		"alarms":       "There are alarms in effect in the cluster",
+		"local-alarms": "There are alarms in effect on the node",
+	} {
+		var out map[string]any
+		require.Eventually(t, func() bool {
+			var status int
+			status, out = check(path)
+			return status == 503
+		}, 10*time.Second, 50*time.Millisecond, path)
+		assert.Equal(t, "failed", out["status"], path)
+		assert.Equal(t, reason, out["reason"], path)
+		alarms, _ := out["alarms"].([]any)
+		require.Len(t, alarms, 1, "%v", out)
+		assert.Equal(t, "disk space", alarms[0].(map[string]any)["resource"], path)
+	}
+	alarm.clear()
+	cleared = true
+	require.Eventually(t, func() bool {
+		status, _ := check("local-alarms")
+		return status == 200
+	}, 10*time.Second, 50*time.Millisecond)
+}

@@ -12,7 +12,6 @@ func (a *api) routes() {
 	a.handle("GET /api/whoami", m, func(rq *request) error {
 		return rq.ok(map[string]any{"name": rq.user.Name, "tags": tagsOrEmpty(rq.user.Tags)})
 	})
-	a.handle("GET /api/health/checks/alarms", m, func(rq *request) error { return rq.ok(map[string]string{"status": "ok"}) })
 	a.handle("GET /api/vhosts", m, a.listVhosts)
 	a.handle("GET /api/vhosts/{vhost}", m, a.getVhost)
 	a.handle("PUT /api/vhosts/{vhost}", levelAdministrator, a.putVhost)

@@ -11,7 +11,9 @@ import (
 // Health checks, as RabbitMQ 3.10's /api/health/checks/ (Kubernetes probes
 // and the RabbitMQ cluster operator use them):
 //
-//	GET …/alarms, …/local-alarms, …/virtual-hosts  → 200 {"status":"ok"}
+//	GET …/virtual-hosts                      → 200 {"status":"ok"}
+//	GET …/alarms, …/local-alarms             → 200 {"status":"ok"}
+//	                                           503 {"status":"failed","reason":"There are alarms in effect …","alarms":[{"node":…,"resource":"memory"}]}
 //	GET …/node-is-quorum-critical, …/node-is-mirror-sync-critical
 //	                                         → 200 {"status":"ok","reason":"single node cluster"}
 //	GET …/port-listener/{port}               → 200 {"status":"ok","port":5672}
@@ -23,16 +25,16 @@ import (
 //	                                           503 {"status":"failed","reason":"Certificates expiring","expired":[…]}
 //
 // The listeners are the proxy's (Sessions.Listeners) and the admin API's
-// own, the one the request came in on. Warren is a single node: no queue
-// depends on a peer for quorum or mirror sync. Alarms answer ok, as they
-// did before this file (meta does not see the proxy's resource alarms).
+// own, the one the request came in on; the alarms the proxy's
+// (AlarmReporter). Warren is a single node: no queue depends on a peer for
+// quorum or mirror sync.
 
 func (a *api) healthRoutes() {
 	m := levelManagement
 	const p = "GET /api/health/checks/"
-	ok := func(rq *request) error { return rq.ok(map[string]string{"status": "ok"}) }
-	a.handle(p+"local-alarms", m, ok)
-	a.handle(p+"virtual-hosts", m, ok)
+	a.handle(p+"alarms", m, a.alarmCheck("There are alarms in effect in the cluster"))
+	a.handle(p+"local-alarms", m, a.alarmCheck("There are alarms in effect on the node"))
+	a.handle(p+"virtual-hosts", m, func(rq *request) error { return rq.ok(map[string]string{"status": "ok"}) })
 	single := func(rq *request) error {
 		return rq.ok(map[string]string{"status": "ok", "reason": "single node cluster"})
 	}
@@ -41,6 +43,32 @@ func (a *api) healthRoutes() {
 	a.handle(p+"port-listener/{port}", m, a.portListener)
 	a.handle(p+"protocol-listener/{protocol}", m, a.protocolListener)
 	a.handle(p+"certificate-expiration/{within}/{unit}", m, a.certificateExpiration)
+}
+
+// AlarmReporter is implemented by a Sessions that watches resource alarms
+// (the proxy): the resources ("memory", "disk space", in RabbitMQ's words)
+// whose alarm is raised.
+// Without it the alarm checks answer ok.
+type AlarmReporter interface {
+	ResourceAlarms() []string
+}
+
+// alarmCheck fails, with reason, while a resource alarm is raised.
+func (a *api) alarmCheck(reason string) handler {
+	return func(rq *request) error {
+		r, ok := a.sessions.(AlarmReporter)
+		if !ok {
+			return rq.ok(map[string]string{"status": "ok"})
+		}
+		alarms := []map[string]string{}
+		for _, res := range r.ResourceAlarms() {
+			alarms = append(alarms, map[string]string{"node": nodeName(), "resource": res})
+		}
+		if len(alarms) == 0 {
+			return rq.ok(map[string]string{"status": "ok"})
+		}
+		return failed(rq, map[string]any{"reason": reason, "alarms": alarms})
+	}
 }
 
 // listeners are the proxy's listeners and the admin API's own.

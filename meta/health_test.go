@@ -99,3 +99,28 @@ func TestExpiryHorizon(t *testing.T) {
 		assert.Equal(t, want, got, unit)
 	}
 }
+
+// alarmSessions reports a raised memory alarm.
+type alarmSessions struct{ fakeSessions }
+
+func (alarmSessions) ResourceAlarms() []string { return []string{"memory"} }
+
+func TestAlarmHealthChecks(t *testing.T) {
+	db := openTestDB(t, "")
+	srv := httptest.NewServer(newAPI(db, alarmSessions{}, nil, testMaxBody))
+	t.Cleanup(srv.Close)
+	node := nodeName()
+	for path, reason := range map[string]string{
+		"alarms":       "There are alarms in effect in the cluster",
+		"local-alarms": "There are alarms in effect on the node",
+	} {
+		status, body := do(t, srv, "GET", "/api/health/checks/"+path, "guest", "")
+		assert.Equal(t, 503, status, path)
+		assert.JSONEq(t, `{"status":"failed","reason":"`+reason+`","alarms":[{"node":"`+node+`","resource":"memory"}]}`, body, path)
+	}
+	// The fake without ResourceAlarms (meta alone too) answers ok.
+	_, srv2 := newTestAPI(t)
+	status, body := do(t, srv2, "GET", "/api/health/checks/local-alarms", "guest", "")
+	assert.Equal(t, 200, status)
+	assert.JSONEq(t, `{"status":"ok"}`, body)
+}

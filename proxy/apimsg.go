@@ -42,6 +42,22 @@ func (s *Server) Listeners() []meta.Listener {
 	return out
 }
 
+// ResourceAlarms names the resources whose alarm is raised ("memory", "disk
+// space"), for the admin API's alarm health checks (meta.AlarmReporter).
+func (s *Server) ResourceAlarms() []string {
+	if s.cfg.Alarms == nil {
+		return nil
+	}
+	reason, _ := s.cfg.Alarms.Alarm()
+	var out []string
+	for r, name := range [numResources]string{ResourceMemory: "memory", ResourceDisk: "disk space"} {
+		if reason != "" && strings.Contains(reason, reasonText[r]) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // certNotAfter is the expiry of the first certificate of a PEM file (the
 // server's own, chains list it first).
 func certNotAfter(file string) (time.Time, error) {

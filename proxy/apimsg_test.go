@@ -147,3 +147,14 @@ func TestListeners(t *testing.T) {
 	assert.WithinDuration(t, time.Now().Add(time.Hour), ls[1].CertNotAfter, 2*time.Minute)
 	assert.Len(t, startServer(t).Listeners(), 1, "no amqps")
 }
+
+func TestResourceAlarms(t *testing.T) {
+	alarms := NewAlarms()
+	ts := startServer(t, func(c *Config) { c.Alarms = alarms })
+	assert.Empty(t, ts.ResourceAlarms())
+	alarms.Set(ResourceDisk, true)
+	assert.Equal(t, []string{"disk space"}, ts.ResourceAlarms())
+	alarms.Set(ResourceMemory, true)
+	assert.Equal(t, []string{"memory", "disk space"}, ts.ResourceAlarms())
+	assert.Empty(t, startServer(t).ResourceAlarms(), "no alarm source")
+}
