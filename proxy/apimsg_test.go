@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warren-mq/warren/meta"
+	"github.com/warren-mq/warren/store"
 )
 
 // TestAPIPublishThenConsume: a message published through the admin API
@@ -157,4 +160,84 @@ func TestResourceAlarms(t *testing.T) {
 	alarms.Set(ResourceMemory, true)
 	assert.Equal(t, []string{"memory", "disk space"}, ts.ResourceAlarms())
 	assert.Empty(t, startServer(t).ResourceAlarms(), "no alarm source")
+}
+
+// heldStore holds every WhenDurable callback until release: records are
+// never durable before.
+type heldStore struct {
+	store.Store
+	mu   sync.Mutex
+	held []func(error)
+}
+
+type heldNamespace struct {
+	store.Namespace
+	st *heldStore
+}
+
+func (h *heldStore) Namespace(name string) (store.Namespace, error) {
+	ns, err := h.Store.Namespace(name)
+	if err != nil {
+		return nil, err
+	}
+	return heldNamespace{Namespace: ns, st: h}, nil
+}
+
+func (n heldNamespace) WhenDurable(_ store.Position, done func(error)) {
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	n.st.held = append(n.st.held, done)
+}
+
+func (h *heldStore) release() {
+	h.mu.Lock()
+	held := h.held
+	h.held = nil
+	h.mu.Unlock()
+	for _, done := range held {
+		done(nil)
+	}
+}
+
+// TestAPIPublishWaitsForDurability: a persistent message routed to a
+// durable queue is answered once durable, as a publisher confirm; a
+// transient one at once.
+func TestAPIPublishWaitsForDurability(t *testing.T) {
+	md, err := meta.Open(meta.Options{Path: filepath.Join(t.TempDir(), "meta.db")})
+	require.NoError(t, err)
+	st := &heldStore{Store: store.NewMemory()}
+	ts := startWith(t, md, st)
+	_, ch := ts.channel(t)
+	_, err = ch.QueueDeclare("durable", true, false, false, false, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	req := meta.PublishRequest{Vhost: "/", RoutingKey: "durable", User: "guest", Body: []byte("x")}
+	routed, err := ts.PublishMessage(ctx, req)
+	require.NoError(t, err)
+	assert.True(t, routed, "transient: not waiting")
+
+	req.Properties.DeliveryMode = 2
+	done := make(chan error, 1)
+	go func() {
+		_, err := ts.PublishMessage(ctx, req)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("answered before the message was durable (err %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	st.release()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("not answered once durable")
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = ts.PublishMessage(cctx, req)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the caller gave up")
+	st.release()
 }
