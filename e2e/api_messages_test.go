@@ -37,10 +37,12 @@ type apiMessage struct {
 	PayloadEncoding string         `json:"payload_encoding"`
 }
 
-func apiGet(t *testing.T, b *broker, queue string, count int, ackmode, encoding string, truncate int) []apiMessage {
+// apiGet takes count and truncate (nil for none) as numbers or, as the
+// management UI sends them, strings.
+func apiGet(t *testing.T, b *broker, queue string, count any, ackmode, encoding string, truncate any) []apiMessage {
 	t.Helper()
 	req := map[string]any{"count": count, "ackmode": ackmode, "encoding": encoding}
-	if truncate > 0 {
+	if truncate != nil {
 		req["truncate"] = truncate
 	}
 	status, raw := api(t, b, "POST", "/api/queues/%2F/"+url.PathEscape(queue)+"/get", req)
@@ -127,7 +129,7 @@ func TestAPIGetReadsWhatAMQPPublished(t *testing.T) {
 		amqp.Publishing{Body: []byte("first"), ContentType: "text/plain", MessageId: "m1", Headers: amqp.Table{"k": "v"}},
 		amqp.Publishing{Body: []byte("second")})
 
-	got := apiGet(t, b, q, 5, "ack_requeue_true", "auto", 0)
+	got := apiGet(t, b, q, 5, "ack_requeue_true", "auto", 50000)
 	require.Len(t, got, 2)
 	want := apiMessage{PayloadBytes: 5, Exchange: "", RoutingKey: q, MessageCount: 1, Payload: "first", PayloadEncoding: "string",
 		Properties: map[string]any{"content_type": "text/plain", "message_id": "m1", "headers": map[string]any{"k": "v"}}}
@@ -136,19 +138,19 @@ func TestAPIGetReadsWhatAMQPPublished(t *testing.T) {
 	assert.Equal(t, 0, got[1].MessageCount)
 	assert.Empty(t, got[1].Properties)
 
-	got = apiGet(t, b, q, 1, "ack_requeue_false", "auto", 0)
+	got = apiGet(t, b, q, 1, "ack_requeue_false", "auto", nil)
 	require.Len(t, got, 1)
 	assert.Equal(t, "first", got[0].Payload)
 	assert.True(t, got[0].Redelivered, "requeued by the first get")
 	assert.Equal(t, 1, got[0].MessageCount)
 
-	got = apiGet(t, b, q, 1, "reject_requeue_false", "base64", 3)
+	got = apiGet(t, b, q, "1", "reject_requeue_false", "base64", "3")
 	require.Len(t, got, 1)
 	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte("sec")), got[0].Payload)
 	assert.Equal(t, "base64", got[0].PayloadEncoding)
 	assert.Equal(t, 6, got[0].PayloadBytes)
 
-	assert.Empty(t, apiGet(t, b, q, 1, "ack_requeue_true", "auto", 0))
+	assert.Empty(t, apiGet(t, b, q, 1, "ack_requeue_true", "auto", nil))
 	_, ok, err := ch.Get(q, true)
 	require.NoError(t, err)
 	assert.False(t, ok, "acked and rejected messages are gone")

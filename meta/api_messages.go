@@ -1,12 +1,14 @@
 package meta
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -120,6 +122,20 @@ type getBody struct {
 	AckMode  *string `json:"ackmode"`
 	Encoding *string `json:"encoding"`
 	Truncate any     `json:"truncate"`
+	// hasTruncate tells "truncate":null (refused) from no truncate.
+	hasTruncate bool
+}
+
+func (b *getBody) UnmarshalJSON(raw []byte) error {
+	type plain getBody
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return err
+	}
+	_, b.hasTruncate = keys["truncate"]
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode((*plain)(b))
 }
 
 func (a *api) getMessages(rq *request) error {
@@ -144,7 +160,11 @@ func (a *api) getMessages(rq *request) error {
 	case *b.Encoding != "auto" && *b.Encoding != "base64":
 		return errBadRequest("Unsupported encoding. Please use auto or base64.")
 	}
-	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(jsonInt(b.Count))}
+	count, err := jsonInt(b.Count)
+	if err != nil {
+		return err
+	}
+	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count)}
 	switch *b.AckMode {
 	case "ack_requeue_true", "reject_requeue_true":
 		req.Requeue = true
@@ -155,11 +175,10 @@ func (a *api) getMessages(rq *request) error {
 		return &reasonError{kind: "bad_request", reason: []any{"unknown_ackmode", *b.AckMode}}
 	}
 	truncate := -1
-	if b.Truncate != nil {
-		n, ok := b.Truncate.(json.Number)
-		t, err := n.Int64()
-		if !ok || err != nil {
-			return &reasonError{kind: "bad_request", reason: []any{"not_integer", fmt.Sprint(b.Truncate)}}
+	if b.hasTruncate {
+		t, err := jsonInt(b.Truncate)
+		if err != nil {
+			return err
 		}
 		truncate = int(max(t, 0))
 	}
@@ -184,9 +203,10 @@ func (a *api) getMessages(rq *request) error {
 	return rq.ok(out)
 }
 
-// jsonInt reads a count given as a number or a numeric string ("5"), as
-// the management UI sends it; anything else is 0.
-func jsonInt(v any) int64 {
+// jsonInt reads an integer given as a JSON number or a decimal string
+// ("5"), as the management UI sends them; anything else is RabbitMQ's
+// ["not_integer", value].
+func jsonInt(v any) (int64, error) {
 	var s string
 	switch v := v.(type) {
 	case json.Number:
@@ -194,11 +214,11 @@ func jsonInt(v any) int64 {
 	case string:
 		s = v
 	}
-	var n int64
-	if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
-		return 0
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, &reasonError{kind: "bad_request", reason: []any{"not_integer", v}}
 	}
-	return n
+	return n, nil
 }
 
 func gotJSON(m *GotMessage, base64Only bool, truncate int) map[string]any {
