@@ -190,10 +190,16 @@ func (ch *channel) checkTopicWrite() error {
 	if tp == nil || tp == tc.ok && ch.pub.RoutingKey == tc.okKey {
 		return nil
 	}
-	if err := ch.c.checkTopic(&ch.pub, tp, meta.AccessWrite, ch.pub.Exchange, ch.pub.RoutingKey); err != nil {
+	checked, err := ch.c.checkTopic(&ch.pub, tp, meta.AccessWrite, ch.pub.Exchange, ch.pub.RoutingKey)
+	if err != nil {
 		return err
 	}
-	tc.ok, tc.okKey = tp, ch.pub.RoutingKey
+	// Only a key the pattern allowed is remembered: one let through because
+	// the exchange was missing or not a topic exchange must be checked
+	// again once it is one.
+	if checked {
+		tc.ok, tc.okKey = tp, ch.pub.RoutingKey
+	}
 	return nil
 }
 
@@ -202,7 +208,8 @@ func (ch *channel) checkTopicWrite() error {
 func (c *conn) checkTopicRead(m amqpwire.Method, exchange, key string) error {
 	_, set := c.srv.topo.topicPermissions(c.user, c.vhost)
 	if tp := set[exchange]; tp != nil {
-		return c.checkTopic(m, tp, meta.AccessRead, exchange, key)
+		_, err := c.checkTopic(m, tp, meta.AccessRead, exchange, key)
+		return err
 	}
 	return nil
 }
@@ -210,14 +217,15 @@ func (c *conn) checkTopicRead(m amqpwire.Method, exchange, key string) error {
 // checkTopic refuses with RabbitMQ's 403 a key tp does not allow, when the
 // exchange exists and is a topic exchange. A publish to an internal
 // exchange is left to routing's own 403, which RabbitMQ gives first.
-func (c *conn) checkTopic(m amqpwire.Method, tp *meta.CompiledTopicPermission, access meta.Access, exchange, key string) error {
+// It reports whether the pattern was consulted.
+func (c *conn) checkTopic(m amqpwire.Method, tp *meta.CompiledTopicPermission, access meta.Access, exchange, key string) (bool, error) {
 	x, ok := c.srv.topo.lookupExchange(c.vhost, exchange)
 	if !ok || x.Type != exchangeTopic || access == meta.AccessWrite && x.Internal {
-		return nil
+		return false, nil
 	}
 	if tp.Allows(access, key) {
-		return nil
+		return true, nil
 	}
-	return errorf(amqpwire.AccessRefused, m, "access to topic '%s' in exchange '%s' in vhost '%s' refused for user '%s'",
+	return true, errorf(amqpwire.AccessRefused, m, "access to topic '%s' in exchange '%s' in vhost '%s' refused for user '%s'",
 		key, exchange, c.vhost, c.user)
 }

@@ -81,6 +81,34 @@ func TestTopicWriteCheck(t *testing.T) {
 	assert.NoError(t, ch.checkTopicWrite(), "no entry: no restriction")
 }
 
+// TestTopicWriteRecheckedWhenTheExchangeBecomesTopic: a key let through
+// while the entry's exchange was a direct one is checked once the
+// exchange is redeclared as a topic exchange, not taken from the cache.
+func TestTopicWriteRecheckedWhenTheExchangeBecomesTopic(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	ch := topicTestChannel(t, ts)
+	_, _, err := ts.md.DeclareExchange(ctx, meta.Exchange{Vhost: "/", Name: "x", Type: "direct"}, false)
+	require.NoError(t, err)
+	_, err = ts.md.PutTopicPermission(ctx, meta.TopicPermission{User: "guest", Vhost: "/", Exchange: "x", Write: `^a\.`, Read: ".*"})
+	require.NoError(t, err)
+	waitTopicPerms(t, ts, func(set topicPermSet) bool { return set["x"] != nil })
+	ch.pub = amqpwire.BasicPublish{Exchange: "x", RoutingKey: "secret"}
+	require.NoError(t, ch.checkTopicWrite(), "a direct exchange: no topic check")
+
+	_, err = ts.md.DeleteExchange(ctx, "/", "x", false)
+	require.NoError(t, err)
+	_, _, err = ts.md.DeclareExchange(ctx, meta.Exchange{Vhost: "/", Name: "x", Type: "topic"}, false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		x, ok := ts.topo.lookupExchange("/", "x")
+		return ok && x.Type == exchangeTopic
+	}, 5*time.Second, 5*time.Millisecond)
+	var pe *protoError
+	require.True(t, errors.As(ch.checkTopicWrite(), &pe), "the cached key was not checked again")
+	assert.Equal(t, uint16(amqpwire.AccessRefused), pe.code)
+}
+
 // TestTopicWriteNoAllocs: the publish check allocates nothing, with or
 // without topic permissions.
 func TestTopicWriteNoAllocs(t *testing.T) {
