@@ -68,6 +68,22 @@ func TestConsumerTags(t *testing.T) {
 	waitClose(t, closed, amqp.NotAllowed, "NOT_ALLOWED - attempt to reuse consumer tag 'my-tag'")
 }
 
+// TestConsumerTagReusedOnAMissingQueue: the reused tag is refused before
+// the queue is looked up, so a missing queue still gets 530, not 404.
+func TestConsumerTagReusedOnAMissingQueue(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQueue(t, b, ch, "q", nil)
+	_, err := ch.Consume(q, "my-tag", true, false, false, false, nil)
+	require.NoError(t, err)
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	_, err = ch.Consume(uniqueName(t, "missing"), "my-tag", true, false, false, false, nil)
+	require.Error(t, err)
+	waitClose(t, closed, amqp.NotAllowed, "NOT_ALLOWED - attempt to reuse consumer tag 'my-tag'")
+}
+
 // TestServerGeneratedConsumerTag consumes with an empty tag from a raw
 // socket (client libraries pick their own tags).
 func TestServerGeneratedConsumerTag(t *testing.T) {

@@ -68,6 +68,15 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if m.Queue == replyToQueue {
 		return ch.replyConsume(m)
 	}
+	// A reused tag is refused first, before the permission and the queue,
+	// as RabbitMQ's channel checks it.
+	tag := m.ConsumerTag
+	c.mu.Lock()
+	_, dup := ch.consumers[tag]
+	c.mu.Unlock()
+	if dup {
+		return errorf(amqpwire.NotAllowed, m, "attempt to reuse consumer tag '%s'", tag)
+	}
 	if err := ch.checkQueue(m, meta.AccessRead, m.Queue); err != nil {
 		return err
 	}
@@ -78,15 +87,8 @@ func (ch *channel) basicConsume(m *amqpwire.BasicConsume) error {
 	if err := ch.checkGlobalQos(q, m); err != nil {
 		return err
 	}
-	tag := m.ConsumerTag
 	if tag == "" {
 		tag = randomName("amq.ctag-")
-	}
-	c.mu.Lock()
-	_, dup := ch.consumers[tag]
-	c.mu.Unlock()
-	if dup {
-		return errorf(amqpwire.NotAllowed, m, "attempt to reuse consumer tag '%s'", tag)
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, metaTimeout)
 	err = c.srv.topo.waitApplied(ctx) // the queue's store group exists
