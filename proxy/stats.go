@@ -117,6 +117,9 @@ type statsBook struct {
 		sync.Mutex
 		objects map[uint64]*objStats
 		retired map[string]*meta.MessageStats
+		// drops counts each vhost's deletions, so that a retirement
+		// racing a deletion sees it (retire).
+		drops map[string]uint64
 	}
 }
 
@@ -124,6 +127,7 @@ func newStatsBook() *statsBook {
 	b := &statsBook{}
 	b.mu.objects = map[uint64]*objStats{}
 	b.mu.retired = map[string]*meta.MessageStats{}
+	b.mu.drops = map[string]uint64{}
 	return b
 }
 
@@ -167,6 +171,7 @@ func (b *statsBook) dropVhost(vhost string) {
 		}
 	}
 	delete(b.mu.retired, vhost)
+	b.mu.drops[vhost]++
 }
 
 // keepOnly forgets the counters of objects live does not list (after a
@@ -198,32 +203,33 @@ func (b *statsBook) retiredLocked(vhost string) *meta.MessageStats {
 // (or drops them when the vhost is gone: a vhost made again under its
 // name starts from zero).
 func (s *Server) retireChannel(ch *channel) {
-	_, live := s.topo.namespace(ch.c.vhost) // before statsBook.mu: topology.mu comes first
-	b := s.stats
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if ch.statsRetired || ch.c.vhost == "" {
-		return
-	}
-	ch.statsRetired = true
-	if live {
-		ch.stats.load(b.retiredLocked(ch.c.vhost))
-	}
+	s.retire(ch.c.vhost, &ch.statsRetired, ch.stats.load)
 }
 
 // retireConn moves a closed connection's byte counts to its vhost's
 // totals.
 func (s *Server) retireConn(c *conn) {
-	_, live := s.topo.namespace(c.vhost)
+	s.retire(c.vhost, &c.statsRetired, c.stats.load)
+}
+
+// retire adds counts (once: *done) to vhost's totals if the vhost still
+// exists. Whether it exists is asked of the topology outside statsBook.mu
+// (topology.mu comes first in the lock order); a deletion between the
+// question and the lock is seen through the vhost's drop count.
+func (s *Server) retire(vhost string, done *bool, load func(*meta.MessageStats)) {
 	b := s.stats
 	b.mu.Lock()
+	drops := b.mu.drops[vhost]
+	b.mu.Unlock()
+	_, live := s.topo.namespace(vhost)
+	b.mu.Lock()
 	defer b.mu.Unlock()
-	if c.statsRetired || c.vhost == "" {
+	if *done || vhost == "" {
 		return
 	}
-	c.statsRetired = true
-	if live {
-		c.stats.load(b.retiredLocked(c.vhost))
+	*done = true
+	if live && b.mu.drops[vhost] == drops {
+		load(b.retiredLocked(vhost))
 	}
 }
 
