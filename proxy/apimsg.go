@@ -120,9 +120,11 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 	if perr := s.topo.route(m.Vhost, m.Exchange, rk, props, &rt); perr != nil {
 		return false, metaError(perr)
 	}
-	var cs chanStats // the API's publishes count on the queues and exchange
+	var cs chanStats // the API's counts go to the queues, exchange and vhost
+	defer s.addVhostStats(m.Vhost, &cs)
 	countPublish(&cs, &rt)
 	if rt.queues == 0 && len(rt.own) == 0 {
+		cs.returnUnroutable.Add(1) // RabbitMQ's API publishes mandatory
 		return false, nil
 	}
 	msg := store.Message{Topic: rt.topic, Revision: rt.revision, Priority: view.Priority,
@@ -189,6 +191,18 @@ func (s *Server) appendAPI(ctx context.Context, vhost string, msg *store.Message
 	}
 }
 
+// addVhostStats adds the counts of one API call to its vhost's totals,
+// as retireChannel does for a closed channel.
+func (s *Server) addVhostStats(vhost string, cs *chanStats) {
+	if _, live := s.topo.namespace(vhost); !live { // before statsBook.mu, as retireChannel
+		return
+	}
+	b := s.stats
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cs.load(b.retiredLocked(vhost))
+}
+
 // metaError turns a protocol refusal into meta's error with the same
 // reply code and text.
 func metaError(e *protoError) error {
@@ -220,6 +234,7 @@ func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMe
 	}
 	qs := s.topo.queueStats(g.Vhost, q.Name, q.ID)
 	var cs chanStats
+	defer s.addVhostStats(g.Vhost, &cs)
 	if len(ds) == 0 {
 		countGetEmpty(&cs, qs)
 		return []meta.GotMessage{}, nil
@@ -248,6 +263,7 @@ func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMe
 		err = ns.Nack(gid, false, receipts...)
 	default:
 		err = ns.Ack(gid, receipts...)
+		cs.ack.Add(uint64(len(receipts)))
 		if qs != nil {
 			qs.ack.Add(uint64(len(receipts)))
 		}

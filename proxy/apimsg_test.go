@@ -45,6 +45,13 @@ func TestAPIPublishThenConsume(t *testing.T) {
 	routed, err = ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", Exchange: "amq.direct", RoutingKey: "nowhere", User: "guest"})
 	require.NoError(t, err)
 	assert.False(t, routed)
+
+	stats := ts.MessageStats()
+	assert.Equal(t, uint64(1), stats.Queues[meta.ObjectName{Vhost: "/", Name: "apiq"}].Publish)
+	assert.Equal(t, uint64(1), stats.Exchanges[meta.ObjectName{Vhost: "/", Name: "amq.direct"}].PublishIn)
+	v := stats.Vhosts["/"]
+	assert.Equal(t, uint64(2), v.Publish, "the API's publishes count on the vhost")
+	assert.Equal(t, uint64(1), v.ReturnUnroutable)
 }
 
 func TestAPIPublishRefused(t *testing.T) {
@@ -124,6 +131,11 @@ func TestAPIGetAckModes(t *testing.T) {
 
 	assert.Len(t, get(meta.GetRequest{Queue: "work", Count: 5}), 1, "three is left")
 	assert.Empty(t, get(meta.GetRequest{Queue: "work", Count: 5}))
+	work := ts.MessageStats().Queues[meta.ObjectName{Vhost: "/", Name: "work"}]
+	assert.Equal(t, uint64(6), work.Get, "3 + 1 + 1 + 1 taken")
+	assert.Equal(t, uint64(1), work.GetEmpty)
+	assert.Equal(t, uint64(2), work.Ack, "the second get and the last")
+	assert.Equal(t, uint64(3), work.Redeliver, "each requeued once by the first get")
 	_, err = ts.GetMessages(context.Background(), meta.GetRequest{Vhost: "/", Queue: "nosuch", Count: 1})
 	var me *meta.Error
 	require.True(t, errors.As(err, &me))
