@@ -150,37 +150,9 @@ func (a *api) getMessages(rq *request) error {
 	if err := rq.readBody(&b); err != nil {
 		return err
 	}
-	switch {
-	case b.AckMode == nil:
-		return keyMissing("ackmode")
-	case b.Count == nil:
-		return keyMissing("count")
-	case b.Encoding == nil:
-		return keyMissing("encoding")
-	case *b.Encoding != "auto" && *b.Encoding != "base64":
-		return errBadRequest("Unsupported encoding. Please use auto or base64.")
-	}
-	count, err := jsonInt(b.Count)
+	req, truncate, err := b.request(q)
 	if err != nil {
 		return err
-	}
-	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count)}
-	switch *b.AckMode {
-	case "ack_requeue_true", "reject_requeue_true":
-		req.Requeue = true
-	case "ack_requeue_false":
-	case "reject_requeue_false":
-		req.Reject = true
-	default:
-		return &reasonError{kind: "bad_request", reason: []any{"unknown_ackmode", *b.AckMode}}
-	}
-	truncate := -1
-	if b.hasTruncate {
-		t, err := jsonInt(b.Truncate)
-		if err != nil {
-			return err
-		}
-		truncate = int(max(t, 0))
 	}
 	if p := rq.permission(q.Vhost); p == nil || !Permits(p, AccessRead, q.Name) {
 		return errNotAuthorised(fmt.Sprintf("ACCESS_REFUSED - access to queue '%s' in vhost '%s' refused for user '%s'", q.Name, q.Vhost, rq.user.Name))
@@ -201,6 +173,43 @@ func (a *api) getMessages(rq *request) error {
 		out = append(out, gotJSON(&got[i], *b.Encoding == "base64", truncate))
 	}
 	return rq.ok(out)
+}
+
+// request checks the body of a get on q; truncate is -1 for none.
+func (b *getBody) request(q *Queue) (GetRequest, int, error) {
+	switch {
+	case b.AckMode == nil:
+		return GetRequest{}, 0, keyMissing("ackmode")
+	case b.Count == nil:
+		return GetRequest{}, 0, keyMissing("count")
+	case b.Encoding == nil:
+		return GetRequest{}, 0, keyMissing("encoding")
+	case *b.Encoding != "auto" && *b.Encoding != "base64":
+		return GetRequest{}, 0, errBadRequest("Unsupported encoding. Please use auto or base64.")
+	}
+	count, err := jsonInt(b.Count)
+	if err != nil {
+		return GetRequest{}, 0, err
+	}
+	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count)}
+	switch *b.AckMode {
+	case "ack_requeue_true", "reject_requeue_true":
+		req.Requeue = true
+	case "ack_requeue_false":
+	case "reject_requeue_false":
+		req.Reject = true
+	default:
+		return GetRequest{}, 0, &reasonError{kind: "bad_request", reason: []any{"unknown_ackmode", *b.AckMode}}
+	}
+	truncate := -1
+	if b.hasTruncate {
+		t, err := jsonInt(b.Truncate)
+		if err != nil {
+			return GetRequest{}, 0, err
+		}
+		truncate = int(max(t, 0))
+	}
+	return req, truncate, nil
 }
 
 // jsonInt reads an integer given as a JSON number or a decimal string

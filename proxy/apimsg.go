@@ -256,6 +256,15 @@ func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMe
 			Body: append([]byte(nil), d.Message.Body...)})
 		receipts = append(receipts, d.Receipt)
 	}
+	if err := settleAPI(ns, gid, g, receipts, &cs, qs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// settleAPI requeues, rejects or acknowledges what an API get took.
+func settleAPI(ns store.Namespace, gid store.GroupID, g meta.GetRequest, receipts []store.Receipt, cs *chanStats, qs *objStats) error {
+	var err error
 	switch {
 	case g.Requeue:
 		err = ns.Nack(gid, true, receipts...)
@@ -269,9 +278,9 @@ func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMe
 		}
 	}
 	if err != nil && !errors.Is(err, store.ErrNoGroup) && !errors.Is(err, store.ErrBadReceipt) {
-		return nil, meta.Errorf(meta.CodeInternalError, "INTERNAL_ERROR - settle: %v", err)
+		return meta.Errorf(meta.CodeInternalError, "INTERNAL_ERROR - settle: %v", err)
 	}
-	return out, nil
+	return nil
 }
 
 // wireProperties is the AMQP form of the API's properties.
