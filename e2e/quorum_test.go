@@ -104,11 +104,11 @@ func TestQuorumDeliveryCount(t *testing.T) {
 	require.NoError(t, ch.Qos(1, 0, false))
 	deliveries, err := ch.Consume(q, "", false, false, false, false, nil)
 	require.NoError(t, err)
-	d = <-deliveries
+	d = receive(t, deliveries)
 	_, ok := deliveryCount(t, d)
 	assert.False(t, ok, "a consumer's first delivery has x-delivery-count")
 	require.NoError(t, d.Nack(false, true))
-	d = <-deliveries
+	d = receive(t, deliveries)
 	n, ok := deliveryCount(t, d)
 	require.True(t, ok)
 	assert.Equal(t, int64(1), n)
@@ -354,6 +354,7 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	b := startBroker(t)
 	ch := b.channel()
 	q := uniqueName(t, "restart")
+	deleteQueueAtCleanup(b, q) // registered first: a failed restart must not leave it on a shared broker
 	_, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
 	require.NoError(t, err)
 	publishConfirmedKeys(t, ch, "", []string{q, q},
@@ -375,7 +376,6 @@ func TestQuorumDeliveryCountRestart(t *testing.T) {
 	require.NoError(t, err)
 	b.restart() // t (1 return), then p (2)
 	ch = b.channel()
-	deleteQueueAtCleanup(b, q)
 	d := next("t", 1)
 	assert.Equal(t, amqp.Transient, d.DeliveryMode, "the delivery mode is the publisher's")
 	require.NoError(t, d.Nack(false, true))
@@ -441,12 +441,12 @@ func TestQuorumReturnOrder(t *testing.T) {
 	require.NoError(t, ch.Qos(1, 0, false))
 	deliveries, err := ch.Consume(q2, "", false, false, false, false, nil)
 	require.NoError(t, err)
-	d := <-deliveries
+	d := receive(t, deliveries)
 	require.Equal(t, "p", string(d.Body))
 	require.NoError(t, d.Nack(false, true))
 	got = got[:0]
 	for range 3 {
-		d := <-deliveries
+		d := receive(t, deliveries)
 		n, _ := deliveryCount(t, d)
 		got = append(got, fmt.Sprintf("%s/%d/%v", d.Body, n, d.Redelivered))
 		require.NoError(t, d.Ack(false))
