@@ -283,3 +283,38 @@ func TestAPIAlarmHealthChecks(t *testing.T) {
 		return status == 200
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+// TestAPIMessagePermissions: a publish needs write on the exchange (and
+// the topic permission on a topic exchange), a get read on the queue.
+func TestAPIMessagePermissions(t *testing.T) {
+	b := startBroker(t)
+	ch := b.channel()
+	q := declareQueue(t, b, ch, "q", nil)
+	x := declareExchange(t, b, ch, "x", "topic", nil)
+	user := createUser(t, b)
+	status, out := api(t, b, "PUT", "/api/users/"+url.PathEscape(user), map[string]any{"password": userPassword, "tags": "management"})
+	require.Equal(t, 204, status, "%s", out)
+	grant(t, b, "/", user, "", `^(amq\.direct|`+x+`)$`, "^nothing$")
+	putTopicPermission(t, b, "/", user, x, `^a\.`, ".*")
+	publish := func(exchange, rk string) (int, string) {
+		status, out := apiBodyAs(t, b, user, "POST", "/api/exchanges/%2F/"+url.PathEscape(exchange)+"/publish",
+			map[string]any{"properties": map[string]any{}, "routing_key": rk, "payload": "x", "payload_encoding": "string"})
+		return status, string(out)
+	}
+	status, body := publish("amq.default", q)
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"error":"bad_request","reason":"403 ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused for user '`+user+`'"}`, body)
+	status, body = publish("amq.direct", q)
+	assert.Equal(t, 200, status)
+	assert.JSONEq(t, `{"routed":false}`, body)
+	status, body = publish(x, "b.c")
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"error":"bad_request","reason":"403 `+topicRefused("b.c", x, "/", user)+`"}`, body)
+	status, body = publish(x, "a.c")
+	assert.Equal(t, 200, status, body)
+
+	status, raw := apiBodyAs(t, b, user, "POST", "/api/queues/%2F/"+url.PathEscape(q)+"/get",
+		map[string]any{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"})
+	assert.Equal(t, 401, status)
+	assert.JSONEq(t, `{"error":"not_authorised","reason":"ACCESS_REFUSED - access to queue '`+q+`' in vhost '/' refused for user '`+user+`'"}`, string(raw))
+}

@@ -90,6 +90,9 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 	if len(m.Body) > s.cfg.MaxMessageSize {
 		return false, meta.Errorf(meta.CodePreconditionFailed, "PRECONDITION_FAILED - message size %d is larger than configured max size %d", len(m.Body), s.cfg.MaxMessageSize)
 	}
+	if err := s.checkAPITopicWrite(&m); err != nil {
+		return false, err
+	}
 	wp := wireProperties(&m.Properties)
 	props, err := wp.Append(nil)
 	if err != nil {
@@ -137,6 +140,24 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 		msg.ExpiresAt = expiresAt(view.Expiration)
 	}
 	return s.appendAPI(ctx, m.Vhost, &msg, &rt, persistent && rt.durable)
+}
+
+// checkAPITopicWrite checks the routing key against the user's topic
+// permission on the exchange, as checkTopicWrite does for basic.publish
+// (meta has checked the vhost permission): only on an existing topic
+// exchange that is not internal, whose 403 routing gives first.
+func (s *Server) checkAPITopicWrite(m *meta.PublishRequest) error {
+	_, set := s.topo.topicPermissions(m.User, m.Vhost)
+	tp := set[m.Exchange]
+	if tp == nil {
+		return nil
+	}
+	x, ok := s.topo.lookupExchange(m.Vhost, m.Exchange)
+	if !ok || x.Type != exchangeTopic || x.Internal || tp.Allows(meta.AccessWrite, m.RoutingKey) {
+		return nil
+	}
+	return meta.Errorf(meta.CodeAccessRefused, "ACCESS_REFUSED - access to topic '%s' in exchange '%s' in vhost '%s' refused for user '%s'",
+		m.RoutingKey, m.Exchange, m.Vhost, m.User)
 }
 
 // errRejected tells meta a queue at its length limit refused the message

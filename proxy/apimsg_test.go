@@ -60,6 +60,16 @@ func TestAPIPublishRefused(t *testing.T) {
 	_, err := ch.QueueDeclare("full", false, false, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"})
 	require.NoError(t, err)
 	require.NoError(t, ch.ExchangeDeclare("inner", "fanout", false, false, true, false, nil))
+	require.NoError(t, ch.ExchangeDeclare("events", "topic", false, false, false, false, nil))
+	_, err = ts.md.PutTopicPermission(context.Background(), meta.TopicPermission{User: "guest", Vhost: "/", Exchange: "events", Write: "^a\\.", Read: ".*"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, set := ts.topo.topicPermissions("guest", "/")
+		return set["events"] != nil
+	}, 5*time.Second, 10*time.Millisecond)
+	routed, err := ts.PublishMessage(context.Background(), meta.PublishRequest{Vhost: "/", Exchange: "events", RoutingKey: "a.b", User: "guest"})
+	require.NoError(t, err, "a key the topic permission allows")
+	assert.False(t, routed)
 	tests := []struct {
 		name     string
 		req      meta.PublishRequest
@@ -72,6 +82,8 @@ func TestAPIPublishRefused(t *testing.T) {
 			meta.CodeAccessRefused, "ACCESS_REFUSED - cannot publish to internal exchange 'inner' in vhost '/'"},
 		{"someone else's user_id", meta.PublishRequest{Vhost: "/", RoutingKey: "full", User: "guest", Properties: meta.MessageProperties{UserID: "bob"}},
 			meta.CodePreconditionFailed, "PRECONDITION_FAILED - user_id property set to 'bob' but authenticated user was 'guest'"},
+		{"topic permission", meta.PublishRequest{Vhost: "/", Exchange: "events", RoutingKey: "b.c", User: "guest"},
+			meta.CodeAccessRefused, "ACCESS_REFUSED - access to topic 'b.c' in exchange 'events' in vhost '/' refused for user 'guest'"},
 		{"queue full, reject-publish", meta.PublishRequest{Vhost: "/", RoutingKey: "full", User: "guest", Body: []byte("x")},
 			meta.CodePreconditionFailed, "rejected Unable to publish message. Check queue limits."},
 	}
