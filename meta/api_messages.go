@@ -54,7 +54,7 @@ func (a *api) publishMessage(rq *request) error {
 	if err := rq.readBody(&b); err != nil {
 		return err
 	}
-	req := PublishRequest{Vhost: vhost, Exchange: rq.path("name"), User: rq.user.Name}
+	req := PublishRequest{Vhost: vhost, Exchange: rq.path("name"), User: rq.user.Name, Revision: rq.snap.Revision}
 	if req.Exchange == "amq.default" {
 		req.Exchange = ""
 	}
@@ -150,7 +150,7 @@ func (a *api) getMessages(rq *request) error {
 	if err := rq.readBody(&b); err != nil {
 		return err
 	}
-	req, truncate, err := b.request(q)
+	req, truncate, err := b.request(q, rq.snap.Revision)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (a *api) getMessages(rq *request) error {
 }
 
 // request checks the body of a get on q; truncate is -1 for none.
-func (b *getBody) request(q *Queue) (GetRequest, int, error) {
+func (b *getBody) request(q *Queue, rev uint64) (GetRequest, int, error) {
 	switch {
 	case b.AckMode == nil:
 		return GetRequest{}, 0, keyMissing("ackmode")
@@ -191,7 +191,7 @@ func (b *getBody) request(q *Queue) (GetRequest, int, error) {
 	if err != nil {
 		return GetRequest{}, 0, err
 	}
-	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count)}
+	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count), Revision: rev}
 	switch *b.AckMode {
 	case "ack_requeue_true", "reject_requeue_true":
 		req.Requeue = true

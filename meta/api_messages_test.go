@@ -17,13 +17,23 @@ type recordingSessions struct {
 	get  *GetRequest
 }
 
+// PublishMessage records m without its Revision, which must be set.
 func (r recordingSessions) PublishMessage(ctx context.Context, m PublishRequest) (bool, error) {
+	if m.Revision == 0 {
+		return false, Errorf(CodeInternalError, "INTERNAL_ERROR - no revision")
+	}
 	*r.last = m
+	r.last.Revision = 0
 	return r.fakeSessions.PublishMessage(ctx, m)
 }
 
+// GetMessages records g without its Revision, which must be set.
 func (r recordingSessions) GetMessages(ctx context.Context, g GetRequest) ([]GotMessage, error) {
+	if g.Revision == 0 {
+		return nil, Errorf(CodeInternalError, "INTERNAL_ERROR - no revision")
+	}
 	*r.get = g
+	r.get.Revision = 0
 	return r.fakeSessions.GetMessages(ctx, g)
 }
 

@@ -237,11 +237,14 @@ type MessageProperties struct {
 	Type, UserID, AppID, ClusterID     string
 }
 
-// PublishRequest is a publish by User through the admin API.
+// PublishRequest is a publish by User through the admin API. Revision is
+// the meta revision the API answered from: the proxy routes with a
+// topology at least that new (read-your-writes, as for AMQP clients).
 type PublishRequest struct {
 	Vhost, Exchange, RoutingKey, User string
 	Properties                        MessageProperties
 	Body                              []byte
+	Revision                          uint64
 }
 
 // GetRequest takes up to Count messages of a queue; the taken messages are
@@ -251,6 +254,7 @@ type GetRequest struct {
 	Vhost, Queue    string
 	Count           int
 	Requeue, Reject bool
+	Revision        uint64 // as PublishRequest's
 }
 
 // GotMessage is one message GetMessages took. MessageCount is the number

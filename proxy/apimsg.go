@@ -90,6 +90,7 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 	if len(m.Body) > s.cfg.MaxMessageSize {
 		return false, meta.Errorf(meta.CodePreconditionFailed, "PRECONDITION_FAILED - message size %d is larger than configured max size %d", len(m.Body), s.cfg.MaxMessageSize)
 	}
+	s.catchUp(ctx, m.Revision)
 	if err := s.checkAPITopicWrite(&m); err != nil {
 		return false, err
 	}
@@ -140,6 +141,21 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 		msg.ExpiresAt = expiresAt(view.Expiration)
 	}
 	return s.appendAPI(ctx, m.Vhost, &msg, &rt, persistent && rt.durable)
+}
+
+// catchUpWait bounds how long an API call waits for the topology to reach
+// the revision the admin API answered from; past it the call goes on with
+// the topology as it is (a lagging follower then answers 404s).
+const catchUpWait = 5 * time.Second
+
+// catchUp waits until the topology has applied rev, what the admin API's
+// caller has seen (a queue it just declared through the API, say).
+func (s *Server) catchUp(ctx context.Context, rev uint64) {
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	if err := s.topo.waitReady(ctx, rev); err != nil {
+		s.log.Warn("proxy: admin API call ahead of the topology", "revision", rev, "err", err)
+	}
 }
 
 // checkAPITopicWrite checks the routing key against the user's topic
@@ -232,7 +248,8 @@ func metaError(e *protoError) error {
 
 // GetMessages pops up to g.Count messages as basic.get does, then settles
 // them all at once (so a requeued message is not taken twice).
-func (s *Server) GetMessages(_ context.Context, g meta.GetRequest) ([]meta.GotMessage, error) {
+func (s *Server) GetMessages(ctx context.Context, g meta.GetRequest) ([]meta.GotMessage, error) {
+	s.catchUp(ctx, g.Revision)
 	q, ok := s.topo.lookupQueue(g.Vhost, g.Queue)
 	if !ok {
 		return nil, meta.Errorf(meta.CodeNotFound, "NOT_FOUND - no queue '%s' in vhost '%s'", g.Queue, g.Vhost)

@@ -265,3 +265,24 @@ func TestAPIPublishWaitsForDurability(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the caller gave up")
 	st.release()
 }
+
+// TestAPISeesWhatMetaJustMade: a queue declared in meta (through the admin
+// API) is there for the API's publish and get that follow at once.
+func TestAPISeesWhatMetaJustMade(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	for i := range 20 {
+		name := "fresh" + strconv.Itoa(i)
+		_, res, err := ts.md.DeclareQueue(ctx, meta.Queue{Vhost: "/", Name: name}, false)
+		require.NoError(t, err)
+		routed, err := ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", RoutingKey: name, User: "guest", Body: []byte("x"), Revision: res.Revision})
+		require.NoError(t, err)
+		require.True(t, routed, name)
+		rev, err := ts.md.DeleteQueue(ctx, "/", name)
+		require.NoError(t, err)
+		_, err = ts.GetMessages(ctx, meta.GetRequest{Vhost: "/", Queue: name, Count: 1, Revision: rev})
+		var me *meta.Error
+		require.True(t, errors.As(err, &me), "deleted: %v", err)
+		require.Equal(t, meta.CodeNotFound, me.Code)
+	}
+}
