@@ -52,6 +52,21 @@ func TestAPIPublishThenConsume(t *testing.T) {
 	v := stats.Vhosts["/"]
 	assert.Equal(t, uint64(2), v.Publish, "the API's publishes count on the vhost")
 	assert.Equal(t, uint64(1), v.ReturnUnroutable)
+
+	// BCC routes to its queue and is dropped from the headers.
+	_, err = ch.QueueDeclare("apiq2", false, false, false, false, nil)
+	require.NoError(t, err)
+	routed, err = ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", RoutingKey: "apiq", User: "guest", Body: []byte("cc"),
+		Properties: meta.MessageProperties{Headers: map[string]any{"BCC": []any{"apiq2"}, "k": "v"}}})
+	require.NoError(t, err)
+	assert.True(t, routed)
+	for _, q := range []string{"apiq", "apiq2"} {
+		d, ok, err := ch.Get(q, true)
+		require.NoError(t, err)
+		require.True(t, ok, q)
+		assert.Equal(t, "cc", string(d.Body), q)
+		assert.Equal(t, amqp.Table{"k": "v"}, d.Headers, q)
+	}
 }
 
 func TestAPIPublishRefused(t *testing.T) {
