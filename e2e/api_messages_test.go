@@ -318,3 +318,34 @@ func TestAPIMessagePermissions(t *testing.T) {
 	assert.Equal(t, 401, status)
 	assert.JSONEq(t, `{"error":"not_authorised","reason":"ACCESS_REFUSED - access to queue '`+q+`' in vhost '/' refused for user '`+user+`'"}`, string(raw))
 }
+
+// TestAPIGetRequeueOrderOnAQuorumQueue: the API's ack_requeue_true returns
+// what it took to the head of a quorum queue (the management plugin closes
+// its channel), reject_requeue_true to the back (a reject with requeue);
+// both count a return.
+func TestAPIGetRequeueOrderOnAQuorumQueue(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	ch := b.channel()
+	for _, tt := range []struct {
+		ackmode string
+		want    []string
+	}{
+		{"ack_requeue_true", []string{"a/1", "b/0", "c/0"}},
+		{"reject_requeue_true", []string{"b/0", "c/0", "a/1"}},
+	} {
+		q := declareQuorum(t, b, ch, "api-"+tt.ackmode, nil)
+		publishConfirmedKeys(t, ch, "", []string{q, q, q}, body("a"), body("b"), body("c"))
+		got := apiGet(t, b, q, 1, tt.ackmode, "auto", nil)
+		require.Len(t, got, 1)
+		require.Equal(t, "a", got[0].Payload)
+		var order []string
+		for range 3 {
+			d := getOne(t, ch, q)
+			n, _ := deliveryCount(t, d)
+			order = append(order, fmt.Sprintf("%s/%d", d.Body, n))
+			require.NoError(t, d.Ack(false))
+		}
+		assert.Equal(t, tt.want, order, tt.ackmode)
+	}
+}

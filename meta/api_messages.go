@@ -193,8 +193,10 @@ func (b *getBody) request(q *Queue, rev uint64) (GetRequest, int, error) {
 	}
 	req := GetRequest{Vhost: q.Vhost, Queue: q.Name, Count: int(count), Revision: rev}
 	switch *b.AckMode {
-	case "ack_requeue_true", "reject_requeue_true":
+	case "ack_requeue_true":
 		req.Requeue = true
+	case "reject_requeue_true":
+		req.Requeue, req.Reject = true, true
 	case "ack_requeue_false":
 	case "reject_requeue_false":
 		req.Reject = true

@@ -248,8 +248,10 @@ type PublishRequest struct {
 }
 
 // GetRequest takes up to Count messages of a queue; the taken messages are
-// then requeued (Requeue), dead-lettered or dropped (Reject without
-// Requeue), or acknowledged.
+// then returned as by a closed channel (Requeue: ack_requeue_true, to the
+// head), rejected with requeue (Requeue and Reject: reject_requeue_true,
+// to the back of a quorum queue), dead-lettered or dropped (Reject
+// alone), or acknowledged.
 type GetRequest struct {
 	Vhost, Queue    string
 	Count           int

@@ -267,6 +267,9 @@ func (s *Server) GetMessages(ctx context.Context, g meta.GetRequest) ([]meta.Got
 	gid := store.GroupID(q.ID)
 	owner := store.OwnerID(s.nextID.Add(1))
 	ds, err := ns.Pop(gid, owner, max(g.Count, 1), leaseDuration)
+	// Whatever is left held (an error, ack_requeue_true) goes back now,
+	// not when the lease runs out; the owner is forgotten either way.
+	defer func() { _ = ns.Release(owner) }()
 	if err != nil && !errors.Is(err, store.ErrNoGroup) {
 		return nil, meta.Errorf(meta.CodeInternalError, "INTERNAL_ERROR - basic.get: %v", err)
 	}
@@ -301,9 +304,15 @@ func (s *Server) GetMessages(ctx context.Context, g meta.GetRequest) ([]meta.Got
 }
 
 // settleAPI requeues, rejects or acknowledges what an API get took.
+// ack_requeue_true leaves the messages held, for the caller's Release to
+// return them as RabbitMQ's management plugin does by closing its
+// channel: to the head, where a quorum queue's reject would send them to
+// the back.
 func settleAPI(ns store.Namespace, gid store.GroupID, g meta.GetRequest, receipts []store.Receipt, cs *chanStats, qs *objStats) error {
 	var err error
 	switch {
+	case g.Requeue && !g.Reject:
+		return nil
 	case g.Requeue:
 		err = ns.Nack(gid, true, receipts...)
 	case g.Reject:
