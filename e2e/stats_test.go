@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -184,4 +185,105 @@ func TestStatsChannelUncommitted(t *testing.T) {
 			got.MessageStats != nil && count(got.MessageStats.Publish) == 3
 	}, statsWait, 250*time.Millisecond)
 	require.True(t, ok, "channel %+v", got)
+}
+
+// apiDepth is a queue's, a vhost's or the overview queue_totals' depth
+// with its rates.
+type apiDepth struct {
+	Messages                      *uint64      `json:"messages"`
+	MessagesDetails               *rateDetails `json:"messages_details"`
+	MessagesReadyDetails          *rateDetails `json:"messages_ready_details"`
+	MessagesUnacknowledgedDetails *rateDetails `json:"messages_unacknowledged_details"`
+}
+
+// depthOf reads the depth of the admin API object at path (field: the
+// key it is under, "" for the object itself).
+func depthOf(t *testing.T, b *broker, path, field string) apiDepth {
+	t.Helper()
+	status, out := api(t, b, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	var d apiDepth
+	if field == "" {
+		require.NoError(t, json.Unmarshal(out, &d), "%s", out)
+		return d
+	}
+	var obj map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(out, &obj), "%s", out)
+	require.NoError(t, json.Unmarshal(obj[field], &d), "%s", out)
+	return d
+}
+
+// rateOf is a rate, NaN when it is missing (which no comparison accepts).
+func rateOf(d *rateDetails) float64 {
+	if d == nil || d.Rate == nil {
+		return math.NaN()
+	}
+	return *d.Rate
+}
+
+// publishSteadily publishes to queue every period until stop is closed;
+// it returns the first error.
+func publishSteadily(ch *amqp.Channel, queue string, period time.Duration, stop <-chan struct{}) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			case <-tick.C:
+				if err := ch.Publish("", queue, false, false, body("depth")); err != nil {
+					done <- err
+					return
+				}
+			}
+		}
+	}()
+	return done
+}
+
+// TestStatsDepthRates fills a queue at a steady rate until the admin API
+// shows its messages_details.rate above zero, then purges it and waits
+// for the rate to go below zero, as RabbitMQ 3.10 (rates_mode basic)
+// reports the change of a queue's depth over its sample interval. Only
+// signs are asserted: on a loaded machine the values vary. The vhost and
+// the overview (shared with other tests on an external broker) must have
+// numeric depth rates.
+func TestStatsDepthRates(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	conn := b.dial()
+	ch := freshChannel(t, conn)
+	q := declareQueue(t, b, ch, "q", nil)
+	path := "/api/queues/%2F/" + url.PathEscape(q)
+
+	pub := freshChannel(t, conn)
+	stop := make(chan struct{})
+	published := publishSteadily(pub, q, 50*time.Millisecond, stop)
+	var d apiDepth
+	filling := assert.Eventually(t, func() bool {
+		d = depthOf(t, b, path, "")
+		return rateOf(d.MessagesDetails) > 0
+	}, statsWait, 250*time.Millisecond)
+	close(stop)
+	require.NoError(t, <-published)
+	require.True(t, filling, "messages_details while filling: %+v", d.MessagesDetails)
+	assert.Greater(t, rateOf(d.MessagesReadyDetails), 0.0, "messages_ready_details while filling")
+	assert.Equal(t, 0.0, rateOf(d.MessagesUnacknowledgedDetails), "nothing is unacknowledged")
+	for _, other := range []apiDepth{depthOf(t, b, "/api/vhosts/%2F", ""), depthOf(t, b, "/api/overview", "queue_totals")} {
+		assert.False(t, math.IsNaN(rateOf(other.MessagesDetails)), "%+v", other)
+		assert.False(t, math.IsNaN(rateOf(other.MessagesReadyDetails)), "%+v", other)
+		assert.False(t, math.IsNaN(rateOf(other.MessagesUnacknowledgedDetails)), "%+v", other)
+	}
+
+	_, err := ch.QueuePurge(q, false)
+	require.NoError(t, err)
+	draining := assert.Eventually(t, func() bool {
+		d = depthOf(t, b, path, "")
+		return d.Messages != nil && *d.Messages == 0 && rateOf(d.MessagesDetails) < 0
+	}, statsWait, 250*time.Millisecond)
+	require.True(t, draining, "after the purge: messages %v, messages_details %+v", d.Messages, d.MessagesDetails)
+	assert.Less(t, rateOf(d.MessagesReadyDetails), 0.0, "messages_ready_details after the purge")
 }

@@ -48,19 +48,33 @@ func (a *api) adminRoutes() {
 	a.handleBare("POST /api/warren/rpc/{method}", admin, a.rpc)
 }
 
-func (a *api) overview(rq *request) error {
-	var totals QueueStats
-	queues := 0
+// visibleDepths sums the depths of the queues of each vhost rq may see
+// (every such vhost is listed), and counts those queues and their
+// consumers.
+func (a *api) visibleDepths(rq *request) (byVhost map[string]QueueStats, queues, consumers int) {
+	byVhost = map[string]QueueStats{}
+	for i := range rq.snap.Vhosts {
+		if v := rq.snap.Vhosts[i].Name; rq.canSee(v) {
+			byVhost[v] = QueueStats{}
+		}
+	}
 	for i := range rq.snap.Queues {
 		q := &rq.snap.Queues[i]
 		if rq.canSee(q.Vhost) {
 			s, _ := a.sessions.QueueStats(q.Vhost, q.Name)
-			totals.Ready += s.Ready
-			totals.Unacked += s.Unacked
-			totals.Consumers += s.Consumers
+			t := byVhost[q.Vhost]
+			t.Ready += s.Ready
+			t.Unacked += s.Unacked
+			byVhost[q.Vhost] = t
+			consumers += s.Consumers
 			queues++
 		}
 	}
+	return byVhost, queues, consumers
+}
+
+func (a *api) overview(rq *request) error {
+	byVhost, queues, consumers := a.visibleDepths(rq)
 	exchanges := 0
 	for _, x := range rq.snap.Exchanges {
 		if rq.canSee(x.Vhost) {
@@ -71,21 +85,17 @@ func (a *api) overview(rq *request) error {
 	for _, t := range []string{"direct", "fanout", "headers", "topic"} {
 		types = append(types, map[string]any{"name": t, "description": "AMQP " + t + " exchange, as per the AMQP specification", "enabled": true})
 	}
-	node := nodeName()
+	node, sv := nodeName(), a.stats()
 	return rq.ok(map[string]any{
 		"management_version": compatVersion, "rabbitmq_version": compatVersion, "product_version": compatVersion,
 		"product_name": "Warren", "rates_mode": "basic", "cluster_name": node, "node": node,
 		"erlang_version": "", "disable_stats": false, "enable_queue_totals": false,
 		"exchange_types": types, "statistics_db_event_queue": 0,
-		"message_stats": a.stats().overview(rq.snap.Vhosts, rq.canSee),
-		"queue_totals": map[string]any{
-			"messages": totals.Ready + totals.Unacked, "messages_details": rate(),
-			"messages_ready": totals.Ready, "messages_ready_details": rate(),
-			"messages_unacknowledged": totals.Unacked, "messages_unacknowledged_details": rate(),
-		},
+		"message_stats": sv.overview(rq.snap.Vhosts, rq.canSee),
+		"queue_totals":  sv.queueTotals(byVhost),
 		"object_totals": map[string]any{
 			"connections": len(a.sessions.Connections()), "channels": len(a.sessions.Channels()),
-			"consumers": totals.Consumers, "exchanges": exchanges, "queues": queues,
+			"consumers": consumers, "exchanges": exchanges, "queues": queues,
 		},
 		"listeners": a.listenersJSON(rq), "contexts": []any{},
 		"sample_retention_policies": map[string]any{"global": []int{600, 3600, 28800, 86400}, "basic": []int{600, 3600}, "detailed": []int{600}},

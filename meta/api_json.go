@@ -151,17 +151,18 @@ func argsJSON(m map[string]any) map[string]any {
 	return out
 }
 
-func vhostJSON(v *Vhost, stats QueueStats) map[string]any {
+// vhostJSON is a vhost with the depth of its queues and its rates
+// (depthrates.go).
+func vhostJSON(v *Vhost, stats QueueStats, rates depthRates) map[string]any {
 	tags := tagsOrEmpty(v.Tags)
-	return map[string]any{
+	out := map[string]any{
 		"name": v.Name, "description": v.Description, "tags": tags,
 		"metadata":           map[string]any{"description": v.Description, "tags": tags},
 		"default_queue_type": "undefined", "tracing": false,
 		"cluster_state": map[string]string{nodeName(): "running"},
-		"messages":      stats.Ready + stats.Unacked, "messages_details": rate(),
-		"messages_ready": stats.Ready, "messages_ready_details": rate(),
-		"messages_unacknowledged": stats.Unacked, "messages_unacknowledged_details": rate(),
 	}
+	putDepth(out, stats, rates)
+	return out
 }
 
 func rate() map[string]any { return rateJSON(0) }
@@ -181,15 +182,14 @@ func queueType(q *Queue) string {
 	return "classic"
 }
 
-func queueJSON(q *Queue, stats QueueStats, policy *Policy) map[string]any {
+// queueJSON is a queue with its depth and the depth's rates
+// (depthrates.go).
+func queueJSON(q *Queue, stats QueueStats, rates depthRates, policy *Policy) map[string]any {
 	out := map[string]any{
 		"name": q.Name, "vhost": q.Vhost, "durable": q.Durable, "auto_delete": q.AutoDelete,
 		"exclusive": q.Exclusive, "arguments": argsJSON(q.Arguments), "type": queueType(q),
 		"node": nodeName(), "state": "running",
 		"consumers": stats.Consumers, "consumer_capacity": 0, "consumer_utilisation": 0,
-		"messages": stats.Ready + stats.Unacked, "messages_details": rate(),
-		"messages_ready": stats.Ready, "messages_ready_details": rate(),
-		"messages_unacknowledged": stats.Unacked, "messages_unacknowledged_details": rate(),
 		"policy": nil, "operator_policy": nil, "effective_policy_definition": map[string]any{},
 		"exclusive_consumer_tag": nil, "single_active_consumer_tag": nil, "head_message_timestamp": nil,
 		"memory": 0, "reductions": 0, "reductions_details": rate(), "recoverable_slaves": nil,
@@ -199,6 +199,7 @@ func queueJSON(q *Queue, stats QueueStats, policy *Policy) map[string]any {
 		"messages_unacknowledged_ram", "messages_paged_out"} {
 		out[k] = 0 // not tracked yet; numbers, never absent
 	}
+	putDepth(out, stats, rates)
 	if policy != nil {
 		out["policy"] = policy.Name
 		out["effective_policy_definition"] = argsJSON(policy.Definition)

@@ -93,7 +93,7 @@ func TestQuorumDeclareRules(t *testing.T) {
 // a classic queue has none of the quorum fields.
 func TestQuorumJSON(t *testing.T) {
 	q := &Queue{Vhost: "/", Name: "qq", Durable: true, Arguments: map[string]any{"x-queue-type": "quorum"}}
-	out := queueJSON(q, QueueStats{}, nil)
+	out := queueJSON(q, QueueStats{}, depthRates{}, nil)
 	node := nodeName()
 	assert.Equal(t, "quorum", out["type"])
 	assert.Equal(t, node, out["leader"])
@@ -103,7 +103,7 @@ func TestQuorumJSON(t *testing.T) {
 	assert.NotContains(t, out, "exclusive_consumer_tag")
 	assert.NotContains(t, out, "recoverable_slaves")
 
-	c := queueJSON(&Queue{Vhost: "/", Name: "c"}, QueueStats{}, nil)
+	c := queueJSON(&Queue{Vhost: "/", Name: "c"}, QueueStats{}, depthRates{}, nil)
 	assert.Equal(t, "classic", c["type"])
 	for _, k := range []string{"leader", "members", "online", "messages_dlx"} {
 		assert.NotContains(t, c, k)

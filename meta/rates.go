@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -49,13 +50,16 @@ type sampler struct {
 	now               func() time.Time
 	mu                struct {
 		sync.Mutex
-		samples []statsSample // oldest first
+		samples []*statsSample // oldest first
 	}
 }
 
 type statsSample struct {
 	at    time.Time
 	stats StatsSnapshot
+	// depths are the queue and vhost depths recorded in this sample as
+	// requests render them (depthrates.go); guarded by sampler.mu.
+	depths map[depthKey]QueueStats
 }
 
 func newSampler(interval, spacing time.Duration, now func() time.Time) *sampler {
@@ -67,6 +71,10 @@ func newSampler(interval, spacing time.Duration, now func() time.Time) *sampler 
 type statsView struct {
 	last, prev *StatsSnapshot
 	seconds    float64 // between prev and last; 0 when there is no prev
+	// sampler and samples (the base first, last last) are for the depth
+	// rates, which record depths into the samples (depthrates.go).
+	sampler *sampler
+	samples []*statsSample
 }
 
 // view returns the current view, sampling first unless the newest sample
@@ -77,10 +85,10 @@ func (s *sampler) view(sessions Sessions) statsView {
 	now := s.now()
 	n := len(s.mu.samples)
 	if n == 0 || now.Sub(s.mu.samples[n-1].at) >= s.spacing {
-		s.mu.samples = append(s.mu.samples, statsSample{at: now, stats: sessions.MessageStats()})
+		s.mu.samples = append(s.mu.samples, &statsSample{at: now, stats: sessions.MessageStats()})
 		n++
 	}
-	last := &s.mu.samples[n-1]
+	last := s.mu.samples[n-1]
 	base := 0 // the newest sample at least interval older than last
 	for i := n - 2; i >= 0; i-- {
 		if last.at.Sub(s.mu.samples[i].at) >= s.interval {
@@ -92,9 +100,8 @@ func (s *sampler) view(sessions Sessions) statsView {
 		s.mu.samples = append(s.mu.samples[:0], s.mu.samples[base:]...)
 		clear(s.mu.samples[n-base : n])
 		n -= base
-		last = &s.mu.samples[n-1]
 	}
-	v := statsView{last: &last.stats}
+	v := statsView{last: &last.stats, sampler: s, samples: slices.Clone(s.mu.samples)}
 	if n > 1 {
 		v.prev = &s.mu.samples[0].stats
 		v.seconds = last.at.Sub(s.mu.samples[0].at).Seconds()
