@@ -103,6 +103,9 @@ func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (boo
 	if err != nil {
 		return false, meta.Errorf(meta.CodePreconditionFailed, "PRECONDITION_FAILED - properties: %v", err)
 	}
+	if perr := checkProperties(&view); perr != nil { // pubcheck.go
+		return false, metaError(perr)
+	}
 	var rt route
 	if view.Headers != nil && hasSenderKeys(view.Headers) {
 		sk, perr := readSenderKeys(view.Headers)

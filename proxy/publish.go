@@ -90,12 +90,15 @@ func (ch *channel) completePublish(body []byte) error {
 		return err
 	}
 	if view.UserID != nil && string(view.UserID) != ch.c.user {
-		return errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user)
+		return ch.senderKeysError(errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user))
 	}
 	if view.ReplyTo != nil {
 		if err := ch.rewriteReplyTo(&view); err != nil {
 			return err
 		}
+	}
+	if perr := checkProperties(&view); perr != nil { // pubcheck.go
+		return ch.senderKeysError(perr)
 	}
 	if ch.tx != nil {
 		if err := ch.checkTxExchange(&ch.pub); err != nil {
@@ -192,8 +195,9 @@ func (ch *channel) senderKeys(view *amqpwire.PropertyView, rt *route) error {
 	return nil
 }
 
-// senderKeysError is the error of a publish with a bad CC or BCC header:
-// the exchange's own error first (404, 403), else perr.
+// senderKeysError is the error of a publish with a bad user_id, CC or
+// BCC header or other property (pubcheck.go): the exchange's own error
+// first (404, 403), else perr.
 func (ch *channel) senderKeysError(perr *protoError) error {
 	c := ch.c
 	var probe route
@@ -315,19 +319,13 @@ func (ch *channel) returnMessage(body []byte) {
 	c.signal()
 }
 
-// expiresAt turns a per-message expiration ("60000": milliseconds, a
-// non-negative decimal as RabbitMQ requires) into an absolute deadline in
-// Unix milliseconds; anything else means no deadline.
+// expiresAt turns a per-message expiration ("60000": milliseconds, as
+// checkProperties accepts it) into an absolute deadline in Unix
+// milliseconds; anything else means no deadline.
 func expiresAt(exp []byte) int64 {
-	if len(exp) == 0 || len(exp) > 18 {
+	ms, ok := expirationMillis(exp)
+	if !ok {
 		return 0
-	}
-	var ms int64
-	for _, b := range exp {
-		if b < '0' || b > '9' {
-			return 0
-		}
-		ms = ms*10 + int64(b-'0')
 	}
 	return time.Now().UnixMilli() + ms
 }
