@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"testing"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/warren-mq/warren/amqpwire"
+	"github.com/warren-mq/warren/meta"
 )
 
 func TestExpirationMillis(t *testing.T) {
@@ -103,4 +107,74 @@ func TestCheckPropertiesNoAlloc(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+}
+
+// The server checks after the exchange's errors and user_id, in a
+// transaction on arrival, and leaves a refused message out of the queue.
+func TestPublishPropertyChecks(t *testing.T) {
+	ts := startServer(t)
+	_, setup := ts.channel(t)
+	_, err := setup.QueueDeclare("pcq", false, false, false, false, nil)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, exchange string
+		tx             bool
+		p              amqp.Publishing
+		code           int
+		text           string
+	}{
+		{name: "expiration", p: amqp.Publishing{Expiration: "abc"}, code: 406, text: "PRECONDITION_FAILED - invalid expiration 'abc': no_integer"},
+		{name: "delivery mode", p: amqp.Publishing{DeliveryMode: 3}, code: 406, text: "PRECONDITION_FAILED - invalid message: {delivery_mode_unknown,3}"},
+		{name: "in a transaction", tx: true, p: amqp.Publishing{Expiration: "-1"}, code: 406,
+			text: "PRECONDITION_FAILED - invalid expiration '-1': {value_negative,-1}"},
+		{name: "user_id first", p: amqp.Publishing{Expiration: "x", UserId: "bob"}, code: 406,
+			text: "PRECONDITION_FAILED - user_id property set to 'bob' but authenticated user was 'guest'"},
+		{name: "exchange first", exchange: "nosuchx", p: amqp.Publishing{Expiration: "x"}, code: 404, text: "NOT_FOUND - no exchange 'nosuchx' in vhost '/'"},
+		{name: "exchange before user_id", exchange: "nosuchx", p: amqp.Publishing{UserId: "bob"}, code: 404, text: "NOT_FOUND - no exchange 'nosuchx' in vhost '/'"},
+		{name: "exchange first in a transaction", exchange: "nosuchx", tx: true, p: amqp.Publishing{DeliveryMode: 9}, code: 404,
+			text: "NOT_FOUND - no exchange 'nosuchx' in vhost '/'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ch := ts.channel(t)
+			if tc.tx {
+				require.NoError(t, ch.Tx())
+			}
+			e := closeReason(t, ch, func() error { return ch.Publish(tc.exchange, "pcq", false, false, tc.p) })
+			requireAMQPError(t, e, tc.code, tc.text)
+		})
+	}
+	_, ok, err := setup.Get("pcq", true)
+	require.NoError(t, err)
+	assert.False(t, ok, "a refused message reached the queue")
+}
+
+func TestAPIPublishPropertyChecks(t *testing.T) {
+	ts := startServer(t)
+	_, ch := ts.channel(t)
+	_, err := ch.QueueDeclare("apq", false, false, false, false, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		p    meta.MessageProperties
+		text string
+	}{
+		{meta.MessageProperties{Expiration: "abc"}, "PRECONDITION_FAILED - invalid expiration 'abc': no_integer"},
+		{meta.MessageProperties{DeliveryMode: 3}, "PRECONDITION_FAILED - invalid message: {delivery_mode_unknown,3}"},
+	} {
+		_, err := ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", RoutingKey: "apq", User: "guest", Properties: tc.p, Body: []byte("x")})
+		var me *meta.Error
+		require.True(t, errors.As(err, &me), "%v", err)
+		assert.Equal(t, meta.Error{Code: 406, Text: tc.text}, *me)
+	}
+	routed, err := ts.PublishMessage(ctx, meta.PublishRequest{Vhost: "/", RoutingKey: "apq", User: "guest",
+		Properties: meta.MessageProperties{Expiration: "+60000", DeliveryMode: 1}, Body: []byte("ok")})
+	require.NoError(t, err)
+	assert.True(t, routed)
+	d, ok, err := ch.Get("apq", true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "ok", string(d.Body))
+	_, ok, err = ch.Get("apq", true)
+	require.NoError(t, err)
+	assert.False(t, ok, "a refused message reached the queue")
 }
