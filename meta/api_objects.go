@@ -71,7 +71,7 @@ func (a *api) listVhosts(rq *request) error {
 		v := &rq.snap.Vhosts[i]
 		if rq.canSee(v.Name) {
 			d := a.vhostStats(rq.snap, v.Name)
-			j := vhostJSON(v, d, sv.depthRate(vhostDepthKey(v.Name), d))
+			j := vhostJSON(v, d, sv.vhostRate(v.Name, d))
 			sv.addVhost(j, v.Name)
 			out = append(out, j)
 		}
@@ -87,7 +87,7 @@ func (a *api) getVhost(rq *request) error {
 	for i := range rq.snap.Vhosts {
 		if v := &rq.snap.Vhosts[i]; v.Name == name {
 			sv, d := a.stats(), a.vhostStats(rq.snap, name)
-			j := vhostJSON(v, d, sv.depthRate(vhostDepthKey(name), d))
+			j := vhostJSON(v, d, sv.vhostRate(name, d))
 			sv.addVhost(j, name)
 			return rq.ok(j)
 		}
@@ -245,7 +245,7 @@ func matchingPolicy(snap *Snapshot, q *Queue) *Policy {
 
 func (a *api) queueJSON(snap *Snapshot, q *Queue, sv statsView) map[string]any {
 	stats, _ := a.sessions.QueueStats(q.Vhost, q.Name)
-	out := queueJSON(q, stats, sv.depthRate(queueDepthKey(q.Vhost, q.Name), stats), matchingPolicy(snap, q))
+	out := queueJSON(q, stats, sv.queueRate(q, stats), matchingPolicy(snap, q))
 	sv.addQueue(out, q)
 	return out
 }

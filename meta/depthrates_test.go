@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func TestSamplerDepthRates(t *testing.T) {
 	now := time.Unix(1000, 0)
 	s := newSampler(5*time.Second, time.Second, func() time.Time { return now })
 	src := &countingSessions{}
-	k := queueDepthKey("/", "q")
+	q := &Queue{ID: 7, Vhost: "/", Name: "q"}
 	steps := []struct {
 		name             string
 		advance          time.Duration
@@ -31,7 +32,7 @@ func TestSamplerDepthRates(t *testing.T) {
 	}
 	for _, st := range steps {
 		now = now.Add(st.advance)
-		r := s.view(src).depthRate(k, QueueStats{Ready: st.ready, Unacked: st.unacked})
+		r := s.view(src).queueRate(q, QueueStats{Ready: st.ready, Unacked: st.unacked})
 		assert.InDelta(t, st.wantReady, r.ready, 1e-9, st.name)
 		assert.InDelta(t, st.wantU, r.unacked, 1e-9, st.name)
 	}
@@ -43,18 +44,19 @@ func TestSamplerDepthRateFromFirstSeen(t *testing.T) {
 	now := time.Unix(1000, 0)
 	s := newSampler(5*time.Second, time.Second, func() time.Time { return now })
 	src := &countingSessions{}
-	a, b := queueDepthKey("/", "a"), queueDepthKey("/", "b")
-	s.view(src).depthRate(a, QueueStats{Ready: 1}) // base sample: a only
+	a, b := &Queue{ID: 1}, &Queue{ID: 2}
+	s.view(src).queueRate(a, QueueStats{Ready: 1}) // base sample: a only
 	now = now.Add(2 * time.Second)
-	s.view(src).depthRate(b, QueueStats{Ready: 10})
+	s.view(src).queueRate(b, QueueStats{Ready: 10})
 	now = now.Add(2 * time.Second)
-	assert.InDelta(t, 3.0, s.view(src).depthRate(b, QueueStats{Ready: 16}).ready, 1e-9, "from the sample b was first seen in, not the base")
+	assert.InDelta(t, 3.0, s.view(src).queueRate(b, QueueStats{Ready: 16}).ready, 1e-9, "from the sample b was first seen in, not the base")
 	now = now.Add(3 * time.Second)
 	v := s.view(src)
 	require.Len(t, v.samples, 3, "the base moved up to the second sample")
-	assert.InDelta(t, 2.0, v.depthRate(b, QueueStats{Ready: 20}).ready, 1e-9)
-	assert.InDelta(t, 0.0, v.depthRate(a, QueueStats{Ready: 50}).ready, 1e-9, "a's depth in the dropped sample is gone")
-	assert.InDelta(t, 0.0, v.depthRate(vhostDepthKey("/"), QueueStats{Ready: 50}).ready, 1e-9, "first seen")
+	assert.InDelta(t, 2.0, v.queueRate(b, QueueStats{Ready: 20}).ready, 1e-9)
+	assert.InDelta(t, 0.0, v.queueRate(a, QueueStats{Ready: 50}).ready, 1e-9, "a's depth in the dropped sample is gone")
+	assert.InDelta(t, 0.0, v.vhostRate("/", QueueStats{Ready: 50}).ready, 1e-9, "first seen")
+	assert.InDelta(t, 0.0, v.queueRate(&Queue{ID: 3, Name: b.Name}, QueueStats{Ready: 50}).ready, 1e-9, "a queue declared again is new")
 }
 
 func TestChange(t *testing.T) {
@@ -97,4 +99,25 @@ func TestAPIDepthRates(t *testing.T) {
 	assert.Equal(t, map[string]any{"rate": -10.0}, q["messages_details"])
 	assert.Equal(t, map[string]any{"rate": -10.0}, vh["messages_details"])
 	assert.Equal(t, map[string]any{"rate": -8.0}, ov["queue_totals"].(map[string]any)["messages_ready_details"])
+}
+
+// BenchmarkDepthRate10k is what the depth rates add to rendering 10k
+// queues (GET /api/queues) once a second: one sample, each queue's depth
+// recorded into it and its rate taken against the base sample.
+func BenchmarkDepthRate10k(b *testing.B) {
+	now := time.Unix(1000, 0)
+	s := newSampler(5*time.Second, time.Second, func() time.Time { return now })
+	src := &countingSessions{}
+	keys := make([]Queue, 10000)
+	for i := range keys {
+		keys[i] = Queue{ID: uint64(i + 1), Vhost: "/", Name: fmt.Sprintf("q%05d", i)}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(time.Second)
+		v := s.view(src)
+		for j := range keys {
+			v.queueRate(&keys[j], QueueStats{Ready: uint64(i + j)})
+		}
+	}
 }

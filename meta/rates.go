@@ -59,7 +59,7 @@ type statsSample struct {
 	stats StatsSnapshot
 	// depths are the queue and vhost depths recorded in this sample as
 	// requests render them (depthrates.go); guarded by sampler.mu.
-	depths map[depthKey]QueueStats
+	depths depths
 }
 
 func newSampler(interval, spacing time.Duration, now func() time.Time) *sampler {
