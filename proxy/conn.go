@@ -57,6 +57,7 @@ type conn struct {
 	clientProps   amqpwire.Table
 	cancelNotify  bool // the client announced consumer_cancel_notify
 	authMechanism string
+	impersonator  bool // the user's tags hold impersonator: any user_id passes (pubcheck.go)
 	connectedAt   time.Time
 	opened        atomic.Bool
 	ownsQueues    atomic.Bool // declared an exclusive queue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/warren-mq/warren/amqpwire"
@@ -133,7 +134,7 @@ func (c *conn) authenticate(ok *amqpwire.ConnectionStartOk) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, handshakeTimeout)
 	defer cancel()
-	_, err = c.srv.md.Authenticate(ctx, user, pass)
+	u, err := c.srv.md.Authenticate(ctx, user, pass)
 	if err == nil && !c.srv.loginAllowed(user, c.nc.RemoteAddr()) {
 		// RabbitMQ checks loopback_users after the password and refuses
 		// the same way.
@@ -147,6 +148,7 @@ func (c *conn) authenticate(ok *amqpwire.ConnectionStartOk) error {
 		return pe
 	}
 	c.user, c.authMechanism = user, ok.Mechanism
+	c.impersonator = u != nil && slices.Contains(u.Tags, tagImpersonator)
 	return nil
 }
 

@@ -30,6 +30,10 @@ import (
 // column past the brace. Priority, timestamp and x-* headers are not
 // checked: RabbitMQ takes any value there.
 
+// tagImpersonator is the user tag that lets a publisher set any user_id,
+// as RabbitMQ reads it at login.
+const tagImpersonator = "impersonator"
+
 // maxExpiry is RabbitMQ's largest per-message expiration, in milliseconds.
 const (
 	maxExpiry       = 315360000000

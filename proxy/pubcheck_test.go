@@ -178,3 +178,41 @@ func TestAPIPublishPropertyChecks(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok, "a refused message reached the queue")
 }
+
+// A user tagged impersonator may publish with any user_id, as in RabbitMQ.
+func TestPublishImpersonator(t *testing.T) {
+	ts := startServer(t)
+	ctx := t.Context()
+	for _, u := range []meta.User{
+		{Name: "imp", PasswordHash: meta.HashPassword("pw"), HashingAlgorithm: "rabbit_password_hashing_sha256", Tags: []string{"management", "impersonator"}},
+		{Name: "plain", PasswordHash: meta.HashPassword("pw"), HashingAlgorithm: "rabbit_password_hashing_sha256", Tags: []string{"administrator"}},
+	} {
+		_, err := ts.md.PutUser(ctx, u)
+		require.NoError(t, err)
+		_, err = ts.md.PutPermission(ctx, meta.Permission{User: u.Name, Vhost: "/", Configure: ".*", Write: ".*", Read: ".*"})
+		require.NoError(t, err)
+	}
+	_, setup := ts.channel(t)
+	_, err := setup.QueueDeclare("impq", false, false, false, false, nil)
+	require.NoError(t, err)
+	dial := func(user string) *amqp.Channel {
+		c, err := amqp.Dial("amqp://" + user + ":pw@" + ts.Addr().String() + "/")
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		ch, err := c.Channel()
+		require.NoError(t, err)
+		return ch
+	}
+	ch := dial("imp")
+	require.NoError(t, ch.Publish("", "impq", false, false, amqp.Publishing{UserId: "guest", Body: []byte("m")}))
+	d, ok, err := ch.Get("impq", true)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "guest", d.UserId)
+
+	ch = dial("plain")
+	e := closeReason(t, ch, func() error {
+		return ch.Publish("", "impq", false, false, amqp.Publishing{UserId: "guest"})
+	})
+	requireAMQPError(t, e, 406, "PRECONDITION_FAILED - user_id property set to 'guest' but authenticated user was 'plain'")
+}

@@ -89,7 +89,7 @@ func (ch *channel) completePublish(body []byte) error {
 	if err := ch.checkPublish(); err != nil {
 		return err
 	}
-	if view.UserID != nil && string(view.UserID) != ch.c.user {
+	if view.UserID != nil && string(view.UserID) != ch.c.user && !ch.c.impersonator {
 		return ch.senderKeysError(errorf(amqpwire.PreconditionFailed, &ch.pub, "user_id property set to '%s' but authenticated user was '%s'", view.UserID, ch.c.user))
 	}
 	if view.ReplyTo != nil {
