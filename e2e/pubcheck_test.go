@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -200,4 +201,26 @@ func pubcheckJSON(t *testing.T, s string) string {
 	raw, err := json.Marshal(s)
 	require.NoError(t, err)
 	return string(raw)
+}
+
+// A user tagged impersonator may publish with another user's user_id.
+func TestPubcheckImpersonator(t *testing.T) {
+	b := startBroker(t)
+	user := createUser(t, b)
+	status, out := api(t, b, http.MethodPut, "/api/users/"+url.PathEscape(user),
+		map[string]any{"password": userPassword, "tags": "impersonator"})
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	grant(t, b, "/", user, ".*", ".*", ".*")
+	conn := dialAs(t, b, user, "")
+	ch, err := conn.Channel()
+	require.NoError(t, err)
+	q, err := ch.QueueDeclare(uniqueName(t, "q"), false, false, false, false, nil)
+	require.NoError(t, err)
+	deleteQueueAtCleanup(b, q.Name)
+	require.NoError(t, ch.PublishWithContext(context.Background(), "", q.Name, false, false,
+		amqp.Publishing{UserId: "guest", Body: []byte("m")}))
+	d, ok, err := ch.Get(q.Name, true)
+	require.NoError(t, err)
+	require.True(t, ok, "the message is in the queue")
+	assert.Equal(t, "guest", d.UserId)
 }
