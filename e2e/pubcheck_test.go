@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,14 @@ func publishClose(t *testing.T, conn *amqp.Connection, exchange, key string, p a
 	}
 }
 
+// longExpiration's reason breaks the line, and the text is cut to 252
+// bytes and "...".
+var (
+	longExpiration     = "5" + strings.Repeat("a", 100)
+	longExpirationText = ("PRECONDITION_FAILED - invalid expiration '" + longExpiration + "': {leftover_string,\n" +
+		strings.Repeat(" ", 125))[:252] + "..."
+)
+
 func TestPubcheckRefused(t *testing.T) {
 	b := startBroker(t)
 	conn := b.dial()
@@ -59,6 +68,7 @@ func TestPubcheckRefused(t *testing.T) {
 			"PRECONDITION_FAILED - invalid expiration '315360000001': {value_too_large,315360000001}"},
 		{"long reason", "", amqp.Publishing{Expiration: "99999999999999999999999"}, 406,
 			"PRECONDITION_FAILED - invalid expiration '99999999999999999999999': {value_too_large,\n                                               99999999999999999999999}"},
+		{"cut at 255 bytes", "", amqp.Publishing{Expiration: longExpiration}, 406, longExpirationText},
 		{"delivery mode 3", "", amqp.Publishing{DeliveryMode: 3}, 406, "PRECONDITION_FAILED - invalid message: {delivery_mode_unknown,3}"},
 		{"delivery mode 255", "", amqp.Publishing{DeliveryMode: 255}, 406, "PRECONDITION_FAILED - invalid message: {delivery_mode_unknown,255}"},
 		{"expiration first", "", amqp.Publishing{Expiration: "x", DeliveryMode: 7}, 406, "PRECONDITION_FAILED - invalid expiration 'x': no_integer"},
