@@ -33,13 +33,7 @@ func (n *namespace) GiveBack(id GroupID, ds ...Delivery) error {
 		} else {
 			g.requeue.push(in.pos, in.level)
 		}
-		g.stats.Unacked--
-		g.stats.UnackedBytes -= uint64(in.bodyLen)
-		g.stats.Ready++
-		g.stats.ReadyBytes += uint64(in.bodyLen)
-		if in.expires != 0 {
-			n.armTTLLocked(g, in.expires)
-		}
+		n.readyAgainLocked(g, in) // pop.go
 	}
 	g.signal()
 	return nil

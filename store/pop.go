@@ -296,6 +296,13 @@ func (n *namespace) requeueLocked(g *group, in *inflight, toTail bool) {
 	} else {
 		g.requeue.push(in.pos, in.level)
 	}
+	n.readyAgainLocked(g, in)
+	g.signal()
+}
+
+// readyAgainLocked counts in, unacked until now, as ready again and arms
+// the TTL timer for it (a Nack or reject, and GiveBack: giveback.go).
+func (n *namespace) readyAgainLocked(g *group, in *inflight) {
 	g.stats.Unacked--
 	g.stats.UnackedBytes -= uint64(in.bodyLen)
 	g.stats.Ready++
@@ -303,7 +310,6 @@ func (n *namespace) requeueLocked(g *group, in *inflight, toTail bool) {
 	if in.expires != 0 {
 		n.armTTLLocked(g, in.expires)
 	}
-	g.signal()
 }
 
 // heldLocked resolves receipts to the messages they name, all or none.
