@@ -83,6 +83,19 @@ type pick struct {
 	redelivered bool
 }
 
+// pickReadyLocked delivers in, a ready message taken from the head,
+// appending it to picked, unless it has expired, which gives it up
+// (dead-letters it) instead and leaves picked as it was.
+func (n *namespace) pickReadyLocked(g *group, in *inflight, now int64, picked []pick) ([]pick, error) {
+	if expired(in.expires, now) {
+		return picked, n.giveUpLocked(g, in, DeadExpired, true)
+	}
+	in.gen++
+	picked = append(picked, pick{in, !in.peeked || in.redeliv})
+	in.peeked = false
+	return picked, nil
+}
+
 // pickLocked chooses up to max messages: requeued ones first, lowest
 // position first, then from the cursor (priority groups: priority.go).
 func (n *namespace) pickLocked(g *group, max int, now int64) ([]pick, error) {
@@ -99,15 +112,10 @@ func (n *namespace) pickLocked(g *group, max int, now int64) ([]pick, error) {
 	for len(picked) < max && len(g.requeue) > 0 {
 		p := g.requeue.pop()
 		in := g.pending[p]
-		if expired(in.expires, now) {
-			if err := n.giveUpLocked(g, in, DeadExpired, true); err != nil {
-				return picked, err
-			}
-			continue
+		var err error
+		if picked, err = n.pickReadyLocked(g, in, now, picked); err != nil {
+			return picked, err
 		}
-		in.gen++
-		picked = append(picked, pick{in, !in.peeked || in.redeliv})
-		in.peeked = false
 	}
 	if len(g.cursors) == 1 && g.skip.len() == 0 {
 		return n.scanOneLocked(g, picked, max, now)

@@ -168,15 +168,9 @@ func (n *namespace) pickTailLocked(g *group, max int, now int64) ([]pick, error)
 		default:
 			return picked, nil
 		}
-		if expired(in.expires, now) {
-			if err := n.giveUpLocked(g, in, DeadExpired, true); err != nil {
-				return picked, err
-			}
-			continue
+		if picked, err = n.pickReadyLocked(g, in, now, picked); err != nil {
+			return picked, err
 		}
-		in.gen++
-		picked = append(picked, pick{in, !in.peeked || in.redeliv})
-		in.peeked = false
 	}
 	return picked, nil
 }
