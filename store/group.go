@@ -354,71 +354,92 @@ func (t *tally) add(bodyLen uint32, persistent bool) {
 // those below their level's sub-cursor. It reads only index entries (and
 // records, for property filters or memo misses).
 func (n *namespace) countLocked(g *group, bs []*binding, from, to Position) (tally, error) {
-	var t tally
+	c := counting{g: g, bs: bs, from: from, to: to}
 	if g.prio != nil {
-		t.lv = make([]tally, len(g.prio.levels))
+		c.t.lv = make([]tally, len(g.prio.levels))
 	}
 	if from >= to {
-		return t, nil
+		return c.t, nil
 	}
-	buf := make([]entry, 256)
-	seen := map[TopicID]bool{}
-	var one *binding // the common case: one key-only binding, asked of the memo inline
+	c.buf = make([]entry, 256)
 	if len(bs) == 1 && bs[0].Filter != nil && !bs[0].needProps {
-		one = bs[0]
+		c.one = bs[0]
 	}
+	seen := map[TopicID]bool{}
 	for _, b := range bs {
 		if seen[b.Topic] {
 			continue
 		}
 		seen[b.Topic] = true
-		x := n.mu.topics[b.Topic]
-		if x == nil {
-			continue
-		}
-		ord, err := x.seek(from)
-		if err != nil {
-			return t, err
-		}
-		for done := false; !done; {
-			k, err := x.read(ord, buf)
-			if err != nil {
-				return t, err
-			}
-			if k == 0 {
-				break
-			}
-			ord += int64(k)
-			for i := range buf[:k] {
-				e := &buf[i]
-				e.topic = b.Topic
-				if e.pos >= to {
-					done = true
-					break
-				}
-				if one != nil && g.memo.first(e.keyHash^one.salt) == memoNo {
-					continue
-				}
-				if g.skip.has(e.pos) {
-					continue
-				}
-				if g.prio != nil && e.pos < g.prio.levels[g.levelOf(e)].pos {
-					continue
-				}
-				ok, err := n.takesLocked(g, bs, e, nil)
-				if err != nil {
-					return t, err
-				}
-				if ok {
-					t.add(e.bodyLen, e.flags&FlagPersistent != 0)
-					if t.lv != nil {
-						t.lv[g.levelOf(e)].add(e.bodyLen, e.flags&FlagPersistent != 0)
-					}
-				}
+		if x := n.mu.topics[b.Topic]; x != nil {
+			if err := n.countTopicLocked(&c, b.Topic, x); err != nil {
+				return c.t, err
 			}
 		}
 	}
-	return t, nil
+	return c.t, nil
+}
+
+// counting is one countLocked in progress: what it counts, over which
+// span, and the tally so far.
+type counting struct {
+	g        *group
+	bs       []*binding
+	one      *binding // the common case: one key-only binding, asked of the memo inline
+	from, to Position
+	buf      []entry
+	t        tally
+}
+
+// countTopicLocked adds to c.t the records of one topic's index, x, in
+// c's span.
+func (n *namespace) countTopicLocked(c *counting, topic TopicID, x *topicIndex) error {
+	ord, err := x.seek(c.from)
+	if err != nil {
+		return err
+	}
+	for {
+		k, err := x.read(ord, c.buf)
+		if err != nil || k == 0 {
+			return err
+		}
+		ord += int64(k)
+		for i := range c.buf[:k] {
+			e := &c.buf[i]
+			e.topic = topic
+			if e.pos >= c.to {
+				return nil
+			}
+			if err := n.countEntryLocked(c, e); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// countEntryLocked adds e to c.t if the group would deliver it: not
+// ruled out by the memo, not finished, not below its level's sub-cursor,
+// and taken by c's bindings.
+func (n *namespace) countEntryLocked(c *counting, e *entry) error {
+	g := c.g
+	if c.one != nil && g.memo.first(e.keyHash^c.one.salt) == memoNo {
+		return nil
+	}
+	if g.skip.has(e.pos) {
+		return nil
+	}
+	if g.prio != nil && e.pos < g.prio.levels[g.levelOf(e)].pos {
+		return nil
+	}
+	ok, err := n.takesLocked(g, c.bs, e, nil)
+	if !ok || err != nil {
+		return err
+	}
+	c.t.add(e.bodyLen, e.flags&FlagPersistent != 0)
+	if c.t.lv != nil {
+		c.t.lv[g.levelOf(e)].add(e.bodyLen, e.flags&FlagPersistent != 0)
+	}
+	return nil
 }
 
 // next returns the group's next index entry at or after its cursor, merged
