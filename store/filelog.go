@@ -287,43 +287,19 @@ const (
 // group commit would cost the journal a block per fdatasync.
 func (l *fileLog) cycle(sync bool, why flushKind) {
 	l.mu.Lock()
-	l.closeRetiredLocked()
-	_ = l.writeLocked()
-	target := l.mu.written
-	var segs []*segment
-	for _, s := range l.mu.segs {
-		if s.synced < s.size {
-			segs = append(segs, s)
-		}
-	}
-	rolls := l.mu.rolls
-	dir := rolls != l.mu.dirSynced
-	sync = sync || dir // a roll is synced under every policy
-	err := l.mu.err
+	p, err := l.planFlushLocked()
 	l.mu.Unlock()
+	sync = sync || p.dir // a roll is synced under every policy
 	start := time.Now()
 	if err == nil && sync {
-		err = l.syncData(segs, dir)
+		err = l.syncData(p.segs, p.dir)
 	}
 	took := time.Since(start)
 	l.mu.Lock()
 	if err == nil && sync {
-		l.mu.durable = max(l.mu.durable, target)
-		l.mu.dirSynced = rolls
-		for _, s := range segs {
-			s.synced = max(s.synced, min(s.size, int64(target-s.base)))
-		}
-		if l.mu.durable > l.mu.marked && (why != flushKick || l.mu.state.dirty) {
-			l.mu.state.putPair(stDurable, uint64(l.mu.durable), 0)
-			l.mu.marked = l.mu.durable
-		}
+		l.dataSyncedLocked(p, why)
 	}
-	_ = l.mu.state.writeLocked(l)
-	st := l.mu.state
-	needSync := sync && st.f != nil && (st.dirty || (why == flushLast && st.synced < st.size))
-	if needSync {
-		l.mu.state.dirty = false
-	}
+	st, needSync := l.writeStateLocked(sync, why)
 	if err == nil {
 		err = l.mu.err
 	}
@@ -334,17 +310,76 @@ func (l *fileLog) cycle(sync bool, why flushKind) {
 	l.mu.Lock()
 	if err != nil {
 		err = l.stopLocked(err)
-	} else if needSync && st.f == l.mu.state.f {
-		l.mu.state.synced = max(l.mu.state.synced, st.size)
-		if st.fresh {
-			l.mu.state.fresh = false
-		}
+	} else if needSync {
+		l.stateSyncedLocked(st)
 	}
 	fire := l.takeWaitersLocked(err)
 	l.planGatherLocked(len(fire), err == nil && sync && why == flushKick, took)
 	l.mu.Unlock()
 	for _, w := range fire {
 		w.done(err)
+	}
+}
+
+// flushPlan is what one cycle found, under l.mu, to make durable.
+type flushPlan struct {
+	target Position   // all written up to here
+	segs   []*segment // the segments with unsynced bytes
+	rolls  uint64     // the rolls so far
+	dir    bool       // a roll since the directory was last synced
+}
+
+// planFlushLocked writes what is buffered and says what a sync must
+// cover, with the log's sticky error.
+func (l *fileLog) planFlushLocked() (flushPlan, error) {
+	l.closeRetiredLocked()
+	_ = l.writeLocked()
+	p := flushPlan{target: l.mu.written, rolls: l.mu.rolls}
+	for _, s := range l.mu.segs {
+		if s.synced < s.size {
+			p.segs = append(p.segs, s)
+		}
+	}
+	p.dir = p.rolls != l.mu.dirSynced
+	return p, l.mu.err
+}
+
+// dataSyncedLocked records that p's data (and directory) are durable and
+// queues a durable mark in the state log when one is due.
+func (l *fileLog) dataSyncedLocked(p flushPlan, why flushKind) {
+	l.mu.durable = max(l.mu.durable, p.target)
+	l.mu.dirSynced = p.rolls
+	for _, s := range p.segs {
+		s.synced = max(s.synced, min(s.size, int64(p.target-s.base)))
+	}
+	if l.mu.durable > l.mu.marked && (why != flushKick || l.mu.state.dirty) {
+		l.mu.state.putPair(stDurable, uint64(l.mu.durable), 0)
+		l.mu.marked = l.mu.durable
+	}
+}
+
+// writeStateLocked writes the state log's buffer and says whether this
+// cycle must fsync it, returning the state log as it stands for the
+// fsync outside the lock.
+func (l *fileLog) writeStateLocked(sync bool, why flushKind) (stateLog, bool) {
+	_ = l.mu.state.writeLocked(l)
+	st := l.mu.state
+	needSync := sync && st.f != nil && (st.dirty || (why == flushLast && st.synced < st.size))
+	if needSync {
+		l.mu.state.dirty = false
+	}
+	return st, needSync
+}
+
+// stateSyncedLocked records that the state log st (as it stood before the
+// fsync) is durable, unless the log has moved to a new generation since.
+func (l *fileLog) stateSyncedLocked(st stateLog) {
+	if st.f != l.mu.state.f {
+		return
+	}
+	l.mu.state.synced = max(l.mu.state.synced, st.size)
+	if st.fresh {
+		l.mu.state.fresh = false
 	}
 }
 
