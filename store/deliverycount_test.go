@@ -138,36 +138,42 @@ func TestReturnsSurviveRestart(t *testing.T) {
 func BenchmarkNackRequeue(b *testing.B) {
 	for _, count := range []bool{false, true} {
 		b.Run(map[bool]string{false: "plain", true: "counted"}[count], func(b *testing.B) {
-			s, err := store.Open(fileOptions(b.TempDir()))
-			require.NoError(b, err)
-			b.Cleanup(func() { _ = s.Close() })
-			ns, err := s.Namespace("/")
-			require.NoError(b, err)
 			cfg := quorumGroup
 			cfg.CountReturns = count
-			require.NoError(b, ns.EnsureGroup(1, cfg))
-			for range 64 {
-				_, err := ns.Append(storetest.Msg(1, 1, "k", "body"))
-				require.NoError(b, err)
-			}
-			rs := make([]store.Receipt, 0, 64)
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				ds, err := ns.Pop(1, 1, 64, time.Minute)
-				if err != nil || len(ds) != 64 {
-					b.Fatal(err, len(ds))
-				}
-				rs = rs[:0]
-				for _, d := range ds {
-					rs = append(rs, d.Receipt)
-				}
-				if err := ns.Nack(1, true, rs...); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(64*b.N)/time.Since(start).Seconds(), "returns/s")
+			benchNackRequeue(b, cfg)
 		})
 	}
+}
+
+// benchNackRequeue pops 64 messages of a group made with cfg and nacks
+// them back, b.N times (BenchmarkNackRequeue, BenchmarkNackRequeueTail).
+func benchNackRequeue(b *testing.B, cfg store.GroupConfig) {
+	s, err := store.Open(fileOptions(b.TempDir()))
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	ns, err := s.Namespace("/")
+	require.NoError(b, err)
+	require.NoError(b, ns.EnsureGroup(1, cfg))
+	for range 64 {
+		_, err := ns.Append(storetest.Msg(1, 1, "k", "body"))
+		require.NoError(b, err)
+	}
+	rs := make([]store.Receipt, 0, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		ds, err := ns.Pop(1, 1, 64, time.Minute)
+		if err != nil || len(ds) != 64 {
+			b.Fatal(err, len(ds))
+		}
+		rs = rs[:0]
+		for _, d := range ds {
+			rs = append(rs, d.Receipt)
+		}
+		if err := ns.Nack(1, true, rs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(64*b.N)/time.Since(start).Seconds(), "returns/s")
 }

@@ -130,32 +130,5 @@ func TestReturnToTailUpgrade(t *testing.T) {
 //
 //	go test -run '^$' -bench NackRequeueTail -benchtime 2000x ./store/
 func BenchmarkNackRequeueTail(b *testing.B) {
-	s, err := store.Open(fileOptions(b.TempDir()))
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
-	ns, err := s.Namespace("/")
-	require.NoError(b, err)
-	require.NoError(b, ns.EnsureGroup(1, tailGroup))
-	for range 64 {
-		_, err := ns.Append(storetest.Msg(1, 1, "k", "body"))
-		require.NoError(b, err)
-	}
-	rs := make([]store.Receipt, 0, 64)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		ds, err := ns.Pop(1, 1, 64, time.Minute)
-		if err != nil || len(ds) != 64 {
-			b.Fatal(err, len(ds))
-		}
-		rs = rs[:0]
-		for _, d := range ds {
-			rs = append(rs, d.Receipt)
-		}
-		if err := ns.Nack(1, true, rs...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(64*b.N)/time.Since(start).Seconds(), "returns/s")
+	benchNackRequeue(b, tailGroup) // deliverycount_test.go
 }
