@@ -187,6 +187,15 @@ func TestStatsChannelUncommitted(t *testing.T) {
 	require.True(t, ok, "channel %+v", got)
 }
 
+// How long TestStatsDepthRates waits for the signs of a depth rate: on
+// RabbitMQ a rate needs two samples of the new queue (5 s apart, the
+// first up to 5 s after the declaration) while filling, one more after
+// the purge; Warren samples when asked, at most once a second.
+const (
+	depthFillWait  = 13 * time.Second
+	depthDrainWait = 10 * time.Second
+)
+
 // apiDepth is a queue's, a vhost's or the overview queue_totals' depth
 // with its rates.
 type apiDepth struct {
@@ -262,14 +271,16 @@ func TestStatsDepthRates(t *testing.T) {
 	pub := freshChannel(t, conn)
 	stop := make(chan struct{})
 	published := publishSteadily(pub, q, 50*time.Millisecond, stop)
+	start := time.Now()
 	var d apiDepth
 	filling := assert.Eventually(t, func() bool {
 		d = depthOf(t, b, path, "")
 		return rateOf(d.MessagesDetails) > 0
-	}, statsWait, 250*time.Millisecond)
+	}, depthFillWait, 250*time.Millisecond)
 	close(stop)
 	require.NoError(t, <-published)
 	require.True(t, filling, "messages_details while filling: %+v", d.MessagesDetails)
+	t.Logf("filling: messages_details.rate %.1f after %s", rateOf(d.MessagesDetails), time.Since(start).Round(time.Millisecond))
 	assert.Greater(t, rateOf(d.MessagesReadyDetails), 0.0, "messages_ready_details while filling")
 	assert.Equal(t, 0.0, rateOf(d.MessagesUnacknowledgedDetails), "nothing is unacknowledged")
 	for _, other := range []apiDepth{depthOf(t, b, "/api/vhosts/%2F", ""), depthOf(t, b, "/api/overview", "queue_totals")} {
@@ -280,10 +291,12 @@ func TestStatsDepthRates(t *testing.T) {
 
 	_, err := ch.QueuePurge(q, false)
 	require.NoError(t, err)
+	start = time.Now()
 	draining := assert.Eventually(t, func() bool {
 		d = depthOf(t, b, path, "")
 		return d.Messages != nil && *d.Messages == 0 && rateOf(d.MessagesDetails) < 0
-	}, statsWait, 250*time.Millisecond)
+	}, depthDrainWait, 250*time.Millisecond)
 	require.True(t, draining, "after the purge: messages %v, messages_details %+v", d.Messages, d.MessagesDetails)
+	t.Logf("drained: messages_details.rate %.1f after %s", rateOf(d.MessagesDetails), time.Since(start).Round(time.Millisecond))
 	assert.Less(t, rateOf(d.MessagesReadyDetails), 0.0, "messages_ready_details after the purge")
 }
