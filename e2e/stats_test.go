@@ -190,10 +190,11 @@ func TestStatsChannelUncommitted(t *testing.T) {
 // How long TestStatsDepthRates waits for the signs of a depth rate: on
 // RabbitMQ a rate needs two samples of the new queue (5 s apart, the
 // first up to 5 s after the declaration) while filling, one more after
-// the purge; Warren samples when asked, at most once a second.
+// the purge; Warren samples when asked, at most once a second. Twice
+// that, for a loaded CI machine: the waits end as soon as the sign shows.
 const (
-	depthFillWait  = 13 * time.Second
-	depthDrainWait = 10 * time.Second
+	depthFillWait  = 25 * time.Second
+	depthDrainWait = 20 * time.Second
 )
 
 // apiDepth is a queue's, a vhost's or the overview queue_totals' depth
