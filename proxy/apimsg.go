@@ -183,32 +183,16 @@ func (s *Server) checkAPITopicWrite(m *meta.PublishRequest) error {
 // under reject-publish (RabbitMQ's API publish sees a basic.nack).
 var errRejected = meta.Errorf(meta.CodePreconditionFailed, "rejected Unable to publish message. Check queue limits.")
 
-// appendAPI appends msg as appendRouted does, then waits for durability
+// appendAPI appends msg as appendRouted does (appendRoute), then waits for durability
 // when wait.
 func (s *Server) appendAPI(ctx context.Context, vhost string, msg *store.Message, rt *route, wait bool) (bool, error) {
 	ns, ok := s.topo.namespace(vhost)
 	if !ok {
 		return false, meta.Errorf(meta.CodeNotFound, "NOT_FOUND - no vhost '%s'", vhost)
 	}
-	var last store.Position
-	taken, overflow := false, false
-	for i := -1; i < len(rt.own); i++ {
-		if i < 0 && rt.queues == 0 {
-			continue
-		}
-		if i >= 0 {
-			msg.Topic = rt.own[i]
-		}
-		pos, err := ns.Append(msg)
-		switch {
-		case errors.Is(err, store.ErrNoTopic):
-			continue
-		case errors.Is(err, store.ErrOverflow):
-			overflow = true
-		case err != nil:
-			return false, meta.Errorf(meta.CodeInternalError, "INTERNAL_ERROR - message store refused the message: %v", err)
-		}
-		taken, last = true, max(last, pos)
+	last, taken, overflow, err := appendRoute(ns, msg, rt) // publish.go
+	if err != nil {
+		return false, meta.Errorf(meta.CodeInternalError, "INTERNAL_ERROR - message store refused the message: %v", err)
 	}
 	switch {
 	case overflow:

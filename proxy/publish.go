@@ -212,30 +212,14 @@ func (ch *channel) senderKeysError(perr *protoError) error {
 // queues there, and a copy to the own topic of each queue that only CC or
 // BCC keys reached, then settles or schedules the confirm.
 func (ch *channel) appendRouted(msg *store.Message, rt *route, seq uint64, wait bool) (store.Position, bool, error) {
-	var last store.Position
-	taken, overflow := false, false
-	for i := -1; i < len(rt.own); i++ {
-		if i < 0 && rt.queues == 0 {
-			continue
+	last, taken, overflow, err := appendRoute(ch.c.ns, msg, rt)
+	if err != nil {
+		ch.c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
+		if seq != 0 {
+			ch.settleConfirm(seq, false)
+			return 0, false, nil
 		}
-		if i >= 0 {
-			msg.Topic = rt.own[i]
-		}
-		pos, err := ch.c.ns.Append(msg)
-		switch {
-		case errors.Is(err, store.ErrNoTopic):
-			continue // the exchange or queue went away after routing
-		case errors.Is(err, store.ErrOverflow):
-			overflow = true
-		case err != nil:
-			ch.c.log.Warn("proxy: append", "exchange", ch.pub.Exchange, "err", err)
-			if seq != 0 {
-				ch.settleConfirm(seq, false)
-				return 0, false, nil
-			}
-			return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
-		}
-		taken, last = true, max(last, pos)
+		return 0, false, errorf(amqpwire.InternalError, &ch.pub, "message store refused the message: %v", err)
 	}
 	switch {
 	case !taken:
@@ -248,6 +232,34 @@ func (ch *channel) appendRouted(msg *store.Message, rt *route, seq uint64, wait 
 		return last, false, nil
 	}
 	return last, wait, nil
+}
+
+// appendRoute appends msg to ns once at rt.topic (msg.Topic) when the
+// routing key reached queues there, and a copy to the own topic of each
+// queue that only CC or BCC keys reached (appendRouted, and the admin
+// API's publish: apimsg.go). taken: some queue took it; overflow: a queue
+// at its length limit refused it; last: the highest position written. A
+// topic gone since routing is passed over; any other error stops it.
+func appendRoute(ns store.Namespace, msg *store.Message, rt *route) (last store.Position, taken, overflow bool, err error) {
+	for i := -1; i < len(rt.own); i++ {
+		if i < 0 && rt.queues == 0 {
+			continue
+		}
+		if i >= 0 {
+			msg.Topic = rt.own[i]
+		}
+		pos, err := ns.Append(msg)
+		switch {
+		case errors.Is(err, store.ErrNoTopic):
+			continue // the exchange or queue went away after routing
+		case errors.Is(err, store.ErrOverflow):
+			overflow = true
+		case err != nil:
+			return 0, false, false, err
+		}
+		taken, last = true, max(last, pos)
+	}
+	return last, taken, overflow, nil
 }
 
 // unroutable handles a message no queue took: basic.return when mandatory,
