@@ -183,17 +183,28 @@ func (a *api) deleteUser(rq *request) error {
 	return rq.noContent()
 }
 
-func (a *api) listPermissions(rq *request) error {
-	vhost, user := rq.path("vhost"), rq.path("name")
+// permissionScope is the vhost and user a permission list is limited to
+// (either may be empty: all), each checked to exist: 404 otherwise
+// (listPermissions, listTopicPermissions: topicperm_api.go).
+func (rq *request) permissionScope() (vhost, user string, err error) {
+	vhost, user = rq.path("vhost"), rq.path("name")
 	if vhost != "" {
 		if _, err := rq.vhost(); err != nil {
-			return errNotFound()
+			return "", "", errNotFound()
 		}
 	}
 	if user != "" {
 		if _, err := rq.findUser(); err != nil {
-			return err
+			return "", "", err
 		}
+	}
+	return vhost, user, nil
+}
+
+func (a *api) listPermissions(rq *request) error {
+	vhost, user, err := rq.permissionScope()
+	if err != nil {
+		return err
 	}
 	out := []map[string]any{}
 	for i := range rq.snap.Permissions {

@@ -49,16 +49,9 @@ func topicPermissionsJSON(snap *Snapshot, keep func(*TopicPermission) bool) []ma
 }
 
 func (a *api) listTopicPermissions(rq *request) error {
-	vhost, user := rq.path("vhost"), rq.path("name")
-	if vhost != "" {
-		if _, err := rq.vhost(); err != nil {
-			return errNotFound()
-		}
-	}
-	if user != "" {
-		if _, err := rq.findUser(); err != nil {
-			return err
-		}
+	vhost, user, err := rq.permissionScope()
+	if err != nil {
+		return err
 	}
 	return rq.listUnpaged(topicPermissionsJSON(rq.snap, func(p *TopicPermission) bool {
 		return (vhost == "" || p.Vhost == vhost) && (user == "" || p.User == user)
