@@ -77,7 +77,7 @@ func TestAPIPublishReachesConsumer(t *testing.T) {
 		"headers": map[string]any{"s": "x", "n": 7, "b": true}})
 	require.Equal(t, 200, status, string(raw))
 	assert.JSONEq(t, `{"routed":true}`, string(raw))
-	d := recvWithin(t, deliveries)
+	d := receive(t, deliveries)
 	assert.Equal(t, "héllo", string(d.Body))
 	assert.Equal(t, uint8(2), d.DeliveryMode)
 	assert.Equal(t, "text/plain", d.ContentType)
@@ -98,7 +98,7 @@ func TestAPIPublishReachesConsumer(t *testing.T) {
 	status, raw = apiPublish(t, b, x, "any", base64.StdEncoding.EncodeToString([]byte{0, 1, 2, 0xff}), "base64", map[string]any{})
 	require.Equal(t, 200, status, string(raw))
 	assert.JSONEq(t, `{"routed":true}`, string(raw))
-	d = recvWithin(t, deliveries)
+	d = receive(t, deliveries)
 	assert.Equal(t, []byte{0, 1, 2, 0xff}, d.Body)
 	assert.Equal(t, x, d.Exchange)
 
@@ -108,17 +108,6 @@ func TestAPIPublishReachesConsumer(t *testing.T) {
 	status, raw = apiPublish(t, b, "amq.default", q, "!!!", "base64", map[string]any{})
 	assert.Equal(t, 400, status)
 	assert.JSONEq(t, `{"error":"bad_request","reason":["not_base64","!!!"]}`, string(raw))
-}
-
-func recvWithin(t *testing.T, ds <-chan amqp.Delivery) amqp.Delivery {
-	t.Helper()
-	select {
-	case d := <-ds:
-		return d
-	case <-time.After(5 * time.Second):
-		t.Fatal("no delivery within 5s")
-	}
-	return amqp.Delivery{}
 }
 
 func TestAPIGetReadsWhatAMQPPublished(t *testing.T) {
