@@ -78,9 +78,15 @@ func refused(kind, name, vhost, user string) string {
 // message is confirmed, or the exception that closed the channel.
 func publishOutcome(t *testing.T, ch *amqp.Channel, exchange, key string) error {
 	t.Helper()
+	return publishOutcomeOf(t, ch, exchange, key, body("m"))
+}
+
+// publishOutcomeOf is publishOutcome for the message msg.
+func publishOutcomeOf(t *testing.T, ch *amqp.Channel, exchange, key string, msg amqp.Publishing) error {
+	t.Helper()
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	require.NoError(t, ch.Confirm(false))
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), exchange, key, false, false, body("m"))
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), exchange, key, false, false, msg)
 	require.NoError(t, err)
 	select {
 	case <-dc.Done():
@@ -133,13 +139,27 @@ type permissionCase struct {
 
 func runPermissionCases(t *testing.T, f permissionFixture, cases []permissionCase) {
 	t.Helper()
+	runCases(t, f.userConn, cases)
+}
+
+// runCases tries each case on a fresh channel of conn: want is "" for
+// success, else the text of the 403 (or, for a missing object, the 404)
+// that closes the channel.
+func runCases(t *testing.T, conn *amqp.Connection, cases []permissionCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ch := freshChannel(t, f.userConn)
+			ch := freshChannel(t, conn)
 			err := c.give(t, ch)
 			if c.want == "" {
 				require.NoError(t, err)
 				require.NoError(t, ch.Close())
+				return
+			}
+			var amqpErr *amqp.Error
+			require.ErrorAs(t, err, &amqpErr)
+			if amqpErr.Code == amqp.NotFound {
+				assert.Equal(t, c.want, amqpErr.Reason)
 				return
 			}
 			requireAMQPError(t, err, amqp.AccessRefused, c.want)

@@ -77,48 +77,7 @@ func newTopicFixture(t *testing.T, b *broker) topicFixture {
 // headers.
 func topicPublish(exchange, key string, headers amqp.Table) func(*testing.T, *amqp.Channel) error {
 	return func(t *testing.T, ch *amqp.Channel) error {
-		closed := ch.NotifyClose(make(chan *amqp.Error, 1))
-		require.NoError(t, ch.Confirm(false))
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx(t), exchange, key, false, false,
-			amqp.Publishing{Body: []byte("m"), Headers: headers})
-		require.NoError(t, err)
-		select {
-		case <-dc.Done():
-			if dc.Acked() {
-				return nil
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("publish neither confirmed nor refused within 10 s")
-		}
-		select {
-		case err := <-closed:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatal("publish nacked, channel not closed")
-		}
-		return nil
-	}
-}
-
-func runTopicCases(t *testing.T, conn *amqp.Connection, cases []permissionCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ch := freshChannel(t, conn)
-			err := c.give(t, ch)
-			if c.want == "" {
-				require.NoError(t, err)
-				require.NoError(t, ch.Close())
-				return
-			}
-			var amqpErr *amqp.Error
-			require.ErrorAs(t, err, &amqpErr)
-			if amqpErr.Code == amqp.NotFound {
-				assert.Equal(t, c.want, amqpErr.Reason)
-				return
-			}
-			requireAMQPError(t, err, amqp.AccessRefused, c.want)
-		})
+		return publishOutcomeOf(t, ch, exchange, key, amqp.Publishing{Body: []byte("m"), Headers: headers})
 	}
 }
 
@@ -131,7 +90,7 @@ func TestTopicPermissionsOnPublish(t *testing.T) {
 	f := newTopicFixture(t, b)
 	v, u := f.vhost, f.user
 	pub := func(x, key string) func(*testing.T, *amqp.Channel) error { return topicPublish(x, key, nil) }
-	runTopicCases(t, f.userConn, []permissionCase{
+	runCases(t, f.userConn, []permissionCase{
 		{"write matches", pub("tx", "a.1"), ""},
 		{"write does not match", pub("tx", "b.1"), topicRefused("b.1", "tx", v, u)},
 		{"{username} expands", pub("tx", u+".1"), ""},
@@ -149,7 +108,7 @@ func TestTopicPermissionsOnPublish(t *testing.T) {
 		conn, err := amqp.DialConfig(userURL(t, b, u, userPassword, v), amqp.Config{Properties: amqp.Table{"client_id": "cid"}})
 		require.NoError(t, err)
 		t.Cleanup(func() { conn.Close() })
-		runTopicCases(t, conn, []permissionCase{
+		runCases(t, conn, []permissionCase{
 			{"client_id key", pub("tx", "cid.1"), topicRefused("cid.1", "tx", v, u)},
 			{"literal {client_id}", pub("tx", "{client_id}.1"), ""},
 		})
@@ -176,7 +135,7 @@ func TestTopicPermissionsOnBind(t *testing.T) {
 	xunbind := func(dst, key, src string) func(*testing.T, *amqp.Channel) error {
 		return func(_ *testing.T, ch *amqp.Channel) error { return ch.ExchangeUnbind(dst, key, src, false, nil) }
 	}
-	runTopicCases(t, f.userConn, []permissionCase{
+	runCases(t, f.userConn, []permissionCase{
 		{"queue.bind read matches", qbind("tq", "a.#", "tx"), ""},
 		{"queue.bind read does not match", qbind("tq", "b.#", "tx"), topicRefused("b.#", "tx", v, u)},
 		{"queue.unbind read does not match", qunbind("tq", "b.#", "tx"), topicRefused("b.#", "tx", v, u)},
