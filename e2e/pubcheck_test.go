@@ -213,12 +213,13 @@ func pubcheckJSON(t *testing.T, s string) string {
 	return string(raw)
 }
 
-// A user tagged impersonator may publish with another user's user_id.
+// A user tagged impersonator may publish with another user's user_id,
+// over AMQP and through the admin API.
 func TestPubcheckImpersonator(t *testing.T) {
 	b := startBroker(t)
 	user := createUser(t, b)
 	status, out := api(t, b, http.MethodPut, "/api/users/"+url.PathEscape(user),
-		map[string]any{"password": userPassword, "tags": "impersonator"})
+		map[string]any{"password": userPassword, "tags": "impersonator,management"})
 	require.Equal(t, http.StatusNoContent, status, "%s", out)
 	grant(t, b, "/", user, ".*", ".*", ".*")
 	conn := dialAs(t, b, user, "")
@@ -233,4 +234,9 @@ func TestPubcheckImpersonator(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "the message is in the queue")
 	assert.Equal(t, "guest", d.UserId)
+
+	status, out = apiBodyAs(t, b, user, http.MethodPost, "/api/exchanges/%2F/amq.default/publish",
+		map[string]any{"routing_key": q.Name, "payload": "m", "payload_encoding": "string", "properties": map[string]any{"user_id": "guest"}})
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	assert.JSONEq(t, `{"routed":true}`, string(out))
 }

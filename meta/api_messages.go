@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -54,7 +55,8 @@ func (a *api) publishMessage(rq *request) error {
 	if err := rq.readBody(&b); err != nil {
 		return err
 	}
-	req := PublishRequest{Vhost: vhost, Exchange: rq.path("name"), User: rq.user.Name, Revision: rq.snap.Revision}
+	req := PublishRequest{Vhost: vhost, Exchange: rq.path("name"), User: rq.user.Name, Revision: rq.snap.Revision,
+		Impersonator: slices.Contains(rq.user.Tags, "impersonator")}
 	if req.Exchange == "amq.default" {
 		req.Exchange = ""
 	}

@@ -242,9 +242,11 @@ type MessageProperties struct {
 // topology at least that new (read-your-writes, as for AMQP clients).
 type PublishRequest struct {
 	Vhost, Exchange, RoutingKey, User string
-	Properties                        MessageProperties
-	Body                              []byte
-	Revision                          uint64
+	// Impersonator: User is tagged impersonator, so any user_id passes.
+	Impersonator bool
+	Properties   MessageProperties
+	Body         []byte
+	Revision     uint64
 }
 
 // GetRequest takes up to Count messages of a queue; the taken messages are

@@ -84,7 +84,7 @@ func certNotAfter(file string) (time.Time, error) {
 // PublishMessage routes and appends one message published through the
 // admin API by m.User, who meta has checked may write to the exchange.
 func (s *Server) PublishMessage(ctx context.Context, m meta.PublishRequest) (bool, error) {
-	if m.Properties.UserID != "" && m.Properties.UserID != m.User {
+	if m.Properties.UserID != "" && m.Properties.UserID != m.User && !m.Impersonator {
 		return false, meta.Errorf(meta.CodePreconditionFailed, "PRECONDITION_FAILED - user_id property set to '%s' but authenticated user was '%s'", m.Properties.UserID, m.User)
 	}
 	if len(m.Body) > s.cfg.MaxMessageSize {
