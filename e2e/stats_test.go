@@ -231,27 +231,46 @@ func rateOf(d *rateDetails) float64 {
 	return *d.Rate
 }
 
-// publishSteadily publishes to queue every period until stop is closed;
-// it returns the first error.
+// publishSteadily publishes to queue every period until stop is closed,
+// with confirms; it then waits for the confirm of every publish, so that
+// all of them are in the queue before it reports (nil or the first error).
 func publishSteadily(ch *amqp.Channel, queue string, period time.Duration, stop <-chan struct{}) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			case <-tick.C:
-				if err := ch.Publish("", queue, false, false, body("depth")); err != nil {
-					done <- err
-					return
-				}
-			}
-		}
+		done <- publishConfirmingUntil(ch, queue, period, stop)
 	}()
 	return done
+}
+
+func publishConfirmingUntil(ch *amqp.Channel, queue string, period time.Duration, stop <-chan struct{}) error {
+	if err := ch.Confirm(false); err != nil {
+		return err
+	}
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 1024))
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	sent := 0
+	for {
+		select {
+		case <-stop:
+			for ; sent > 0; sent-- {
+				select {
+				case c := <-confirms:
+					if !c.Ack {
+						return fmt.Errorf("publish %d nacked", c.DeliveryTag)
+					}
+				case <-time.After(10 * time.Second):
+					return fmt.Errorf("%d publishes not confirmed within 10 s", sent)
+				}
+			}
+			return nil
+		case <-tick.C:
+			if err := ch.Publish("", queue, false, false, body("depth")); err != nil {
+				return err
+			}
+			sent++
+		}
+	}
 }
 
 // TestStatsDepthRates fills a queue at a steady rate until the admin API
