@@ -17,6 +17,13 @@ import (
 // api calls the admin HTTP API as guest and returns the status and body.
 func api(t *testing.T, b *broker, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return apiCall(t, b, "guest", "guest", method, path, body)
+}
+
+// apiCall calls the admin HTTP API as user with a JSON body (none when
+// body is nil) and returns the status and body.
+func apiCall(t *testing.T, b *broker, user, password, method, path string, body any) (int, []byte) {
+	t.Helper()
 	require.NotEmpty(t, b.HTTP, "the admin API address (WARREN_E2E_HTTP)")
 	var in io.Reader
 	if body != nil {
@@ -26,7 +33,7 @@ func api(t *testing.T, b *broker, method, path string, body any) (int, []byte) {
 	}
 	req, err := http.NewRequest(method, b.HTTP+path, in)
 	require.NoError(t, err)
-	req.SetBasicAuth("guest", "guest")
+	req.SetBasicAuth(user, password)
 	req.Header.Set("Content-Type", "application/json")
 	req.Close = true // no idle keep-alive connection outlives the test
 	resp, err := http.DefaultClient.Do(req)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -456,16 +455,7 @@ func TestAccessRequest(t *testing.T) {
 // apiAs calls the admin API with user's credentials.
 func apiAs(t *testing.T, b *broker, user, method, path string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, b.HTTP+path, nil)
-	require.NoError(t, err)
-	req.SetBasicAuth(user, userPassword)
-	req.Close = true
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	return apiCall(t, b, user, userPassword, method, path, nil)
 }
 
 // TestPermissionAdminAPITags: the admin API takes users by their tags, as

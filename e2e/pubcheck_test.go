@@ -159,14 +159,7 @@ func TestPubcheckInTransaction(t *testing.T) {
 	require.NoError(t, ch.PublishWithContext(context.Background(), "", "e2e-pubcheck-nowhere", false, false,
 		amqp.Publishing{Expiration: "soon", Body: []byte("x")}))
 	_, _ = ch.QueueDeclarePassive("amq.gen-pubcheck-none", false, false, false, false, nil)
-	select {
-	case e := <-closed:
-		require.NotNil(t, e)
-		assert.Equal(t, 406, e.Code)
-		assert.Equal(t, "PRECONDITION_FAILED - invalid expiration 'soon': no_integer", e.Reason)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the channel did not close before tx.commit")
-	}
+	waitClose(t, closed, 406, "PRECONDITION_FAILED - invalid expiration 'soon': no_integer")
 }
 
 // The admin API's publish answers 400 with the channel's reason.

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -272,21 +270,5 @@ func TestTopicPermissionsOnAPIBindings(t *testing.T) {
 // apiBodyAs is apiAs with a JSON body.
 func apiBodyAs(t *testing.T, b *broker, user, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var in io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		in = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, b.HTTP+path, in)
-	require.NoError(t, err)
-	req.SetBasicAuth(user, userPassword)
-	req.Header.Set("Content-Type", "application/json")
-	req.Close = true
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	return apiCall(t, b, user, userPassword, method, path, body)
 }
